@@ -282,7 +282,8 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, key: str, message: str) -> None:
-        self.lines.append(f"{self.origin}: {key}: {message}")
+        line = f"{self.origin}: {key}: {message}"
+        self.lines.append("".join(c if c.isprintable() else repr(c)[1:-1] for c in line))
 
 
 def _check_value(value: Any, spec: Field, key: str, out: _Problems) -> bool:
@@ -378,14 +379,19 @@ def _check_one_scheduler(sched: Any, key: str, max_epochs: int | None, out: _Pro
                 out.add(f"{key}.milestones", f"warmup end must be <= train.max_epochs={max_epochs}, got {ms}")
 
 
+def _section(cfg: dict, name: str) -> dict:
+    value = cfg.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _check_scheduler(cfg: dict, out: _Problems) -> None:
     sched = cfg.get("scheduler")
     if not isinstance(sched, dict):
         return
-    max_epochs = (cfg.get("train") or {}).get("max_epochs")
+    max_epochs = _section(cfg, "train").get("max_epochs")
     max_epochs = max_epochs if isinstance(max_epochs, int) else None
     _check_one_scheduler(sched, "scheduler", max_epochs, out)
-    lr = (cfg.get("optimizer") or {}).get("lr")
+    lr = _section(cfg, "optimizer").get("lr")
     for key, sub in [("scheduler", sched)] + [
         (f"scheduler.schedulers[{i}]", s) for i, s in enumerate(sched.get("schedulers") or []) if isinstance(s, dict)
     ]:
@@ -403,7 +409,7 @@ def _check_clip_grad(cfg: dict, out: _Problems) -> None:
 
 
 def _check_cross(cfg: dict, out: _Problems) -> None:
-    model, data = cfg.get("model") or {}, cfg.get("data") or {}
+    model, data = _section(cfg, "model"), _section(cfg, "data")
     rgb_t, pose_t = model.get("rgb_clip_len"), model.get("pose_clip_len")
     if isinstance(rgb_t, int) and isinstance(pose_t, int) and pose_t != 3 * rgb_t:
         out.add("model.pose_clip_len", f"must be 3 x model.rgb_clip_len = {3 * rgb_t}, got {pose_t} "
