@@ -17,6 +17,7 @@ from epam.config import load_config
 from epam.model import build_model, parameter_table
 from epam.model.checkpoint import (CheckpointError, load_official_checkpoint, load_pretrained_stream,
                                    read_state_dict, to_official_state_dict)
+from epam.model.reference3d import forward3d, stream3d
 from epam.model.verify import run_verify
 from epam.model.xshift import ShiftBlock, XShiftNet
 
@@ -98,43 +99,6 @@ def test_initialisation() -> None:
 # ------------------------------------------------------------------ 2D formulation == straightforward 3D
 
 
-def shift3d(x: torch.Tensor, fold_div: int) -> torch.Tensor:
-    f = x.shape[1] // fold_div
-    out = torch.zeros_like(x)
-    out[:, :f, :-1] = x[:, :f, 1:]
-    out[:, f:2 * f, 1:] = x[:, f:2 * f, :-1]
-    out[:, 2 * f:] = x[:, 2 * f:]
-    return out
-
-
-def conv3d_bn(x: torch.Tensor, cb, stride: int = 1, relu: bool = True) -> torch.Tensor:
-    w = cb.conv.weight.unsqueeze(2)
-    k = cb.conv.kernel_size[0]
-    y = F.conv3d(x, w, stride=(1, stride, stride), padding=(0, k // 2, k // 2), groups=cb.conv.groups)
-    bn = cb.bn
-    y = F.batch_norm(y, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias, training=True, eps=bn.eps)
-    return F.relu(y) if relu else y
-
-
-def stream3d(net: XShiftNet, x: torch.Tensor) -> torch.Tensor:
-    x = conv3d_bn(x, net.conv1_s, stride=net.conv1_s.conv.stride[0])
-    for i in range(1, net.num_stages + 1):
-        for block in getattr(net, f"layer{i}"):
-            s = block.conv2.conv.stride[0]
-            identity = x if block.downsample is None else conv3d_bn(x, block.downsample, stride=s, relu=False)
-            out = conv3d_bn(shift3d(x, block.fold_div), block.conv1)
-            out = conv3d_bn(out, block.conv2, stride=s, relu=False)
-            if block.se_module is not None:
-                se = block.se_module
-                pooled = F.adaptive_avg_pool3d(out, 1)
-                scale = torch.sigmoid(F.conv3d(F.relu(F.conv3d(pooled, se.fc1.weight.unsqueeze(2), se.fc1.bias)),
-                                               se.fc2.weight.unsqueeze(2), se.fc2.bias))
-                out = out * scale
-            out = conv3d_bn(out * torch.sigmoid(out), block.conv3, relu=False)
-            x = F.relu(out + identity)
-    return conv3d_bn(x, net.conv5)
-
-
 def test_2d_streams_equal_3d_formulation() -> None:
     torch.manual_seed(0)
     m = build_model(SMALL).train()
@@ -148,6 +112,11 @@ def test_2d_streams_equal_3d_formulation() -> None:
         ref = stream3d(net, x)
         assert ours.shape == ref.shape
         assert torch.allclose(ours, ref, atol=1e-4, rtol=1e-4), (ours - ref).abs().max()
+    torch.manual_seed(3)
+    a = m(imgs, heat)
+    torch.manual_seed(3)  # same dropout masks
+    b = forward3d(m, imgs, heat)
+    assert all(torch.allclose(x, y, atol=1e-4, rtol=1e-4) for x, y in zip(a, b))
 
 
 # ------------------------------------------------------------------ checkpoints
