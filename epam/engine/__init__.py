@@ -1,0 +1,1 @@
+"""Training engine: loop, distributed setup, run-directory logging, checkpoints (imports torch)."""

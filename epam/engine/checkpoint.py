@@ -1,0 +1,126 @@
+"""Atomic checkpoints: ``latest.pth`` every epoch, ``epoch_N.pth`` (keep the last k), and
+``best_acc_top1_epoch_N.pth`` (the previous best removed).
+
+Every write goes to a temp file in the same directory, is flushed and fsynced, then renamed over the
+target, and the directory is fsynced: a kill at any moment leaves the previous file intact. Loads
+use ``torch.load(weights_only=True)``; everything saved is tensors, numbers, strings and containers.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+EPOCH_RE = re.compile(r"^epoch_(\d+)\.pth$")
+BEST_RE = re.compile(r"^best_(.+)_epoch_(\d+)\.pth$")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save through ``.<name>.tmp`` + fsync + rename; the temp file is removed on failure."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            delay = os.environ.get("EPAM_TEST_SLOW_SAVE")  # test hook: widen the window for kill tests
+            if delay:
+                import time
+
+                time.sleep(float(delay))
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint written by ``atomic_save`` (safe load, CPU tensors)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy and torch RNG states as weights_only-loadable values."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [version, list(internal), gauss],
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class CheckpointManager:
+    """Writes and prunes the checkpoints of one run directory (rank 0 only)."""
+
+    def __init__(self, directory: Path, keep_last: int = 3, best_key: str | None = "acc/top1"):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.keep_last = keep_last
+        self.best_key = best_key
+        for stale in self.dir.glob(".*.tmp*"):  # left by a kill during a save
+            stale.unlink(missing_ok=True)
+
+    @property
+    def latest(self) -> Path:
+        return self.dir / "latest.pth"
+
+    def best_name(self, epoch: int) -> str:
+        return f"best_{(self.best_key or 'metric').replace('/', '_')}_epoch_{epoch}.pth"
+
+    def save_latest(self, state: dict[str, Any]) -> Path:
+        atomic_save(state, self.latest)
+        return self.latest
+
+    def save_epoch(self, state: dict[str, Any], epoch: int) -> Path:
+        path = self.dir / f"epoch_{epoch}.pth"
+        atomic_save(state, path)
+        if self.keep_last > 0:
+            epochs = sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := EPOCH_RE.match(p.name)))
+            for old in epochs[:-self.keep_last]:
+                (self.dir / f"epoch_{old}.pth").unlink(missing_ok=True)
+        return path
+
+    def save_best(self, state: dict[str, Any], epoch: int) -> tuple[Path, list[Path]]:
+        """Write the new best, then remove the previous ones; returns (new, removed)."""
+        path = self.dir / self.best_name(epoch)
+        atomic_save(state, path)
+        removed = [p for p in self.dir.iterdir() if BEST_RE.match(p.name) and p != path]
+        for p in removed:
+            p.unlink(missing_ok=True)
+        return path, removed

@@ -1,0 +1,128 @@
+"""What the trainer writes for readers: ``train.log`` (MMEngine text format), ``scalars.jsonl`` and
+``status.json``. The contract is ``docs/run_directory.md``. Only rank 0 creates a RunLog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+STATES = ("running", "finished", "failed", "stopped")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same directory, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def fmt_eta(seconds: float) -> str:
+    """MMEngine's eta: str(timedelta) of whole seconds, e.g. 0:12:34 or 1 day, 2:03:04."""
+    return str(dt.timedelta(seconds=int(max(0.0, seconds))))
+
+
+def fmt_value(value: float) -> str:
+    return f"{value:.4f}" if math.isfinite(value) else str(value).lower()
+
+
+def train_header(epoch: int, it: int, max_epochs: int, iters: int) -> str:
+    """``Epoch(train)  [1][  20/2505]`` with MMEngine's padding rules."""
+    return (f"Epoch(train) {f'[{epoch}]':>{len(str(max_epochs)) + 2}}"
+            f"[{it:>{len(str(iters))}}/{iters}]")
+
+
+class RunLog:
+    """Appends to train.log and scalars.jsonl (flushed per line/record) and rewrites status.json."""
+
+    def __init__(self, work_dir: Path, echo: TextIO | None = sys.stdout):
+        self.dir = Path(work_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.text = open(self.dir / "train.log", "a", encoding="utf-8")
+        self.scalars = open(self.dir / "scalars.jsonl", "a", encoding="utf-8")
+        self.echo = echo
+        self.status: dict[str, Any] = {
+            "state": "running", "epoch": 0, "iter": 0, "max_epochs": 0, "iters_per_epoch": 0, "world_size": 1,
+            "pid": os.getpid(), "create_time": _create_time(), "host": socket.gethostname(),
+            "started": time.time(), "updated": time.time(), "exit_reason": None, "best": None,
+        }
+
+    # ---------------------------------------------------------------- text log
+    def info(self, message: str, level: str = "INFO") -> None:
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        for line in message.splitlines() or [""]:
+            record = f"{stamp} - mmengine - {level} - {line}\n"
+            self.text.write(record)
+            if self.echo is not None:
+                self.echo.write(record)
+        self.text.flush()
+        if self.echo is not None:
+            self.echo.flush()
+
+    def warning(self, message: str) -> None:
+        self.info(message, "WARNING")
+
+    def error(self, message: str) -> None:
+        self.info(message, "ERROR")
+
+    # ---------------------------------------------------------------- records
+    def record(self, data: dict[str, Any]) -> None:
+        """One scalars.jsonl line, written with a single write call and flushed."""
+        self.scalars.write(json.dumps(data) + "\n")
+        self.scalars.flush()
+
+    def log_train(self, *, epoch: int, it: int, max_epochs: int, iters: int, step: int, lr: float, eta: float,
+                  time_: float, data_time: float, memory: int | None, grad_norm: float, loss: float,
+                  loss_rgb: float, loss_pose: float, top1: float) -> None:
+        parts = [f"lr: {lr:.4e}", f"eta: {fmt_eta(eta)}", f"time: {time_:.4f}", f"data_time: {data_time:.4f}"]
+        if memory is not None:
+            parts.append(f"memory: {memory}")
+        parts += [f"grad_norm: {fmt_value(grad_norm)}", f"loss: {fmt_value(loss)}", f"loss_rgb: {fmt_value(loss_rgb)}",
+                  f"loss_pose: {fmt_value(loss_pose)}", f"top1_acc: {top1:.4f}"]
+        self.info(f"{train_header(epoch, it, max_epochs, iters)}  " + "  ".join(parts))
+        rec: dict[str, Any] = {"lr": lr, "data_time": data_time, "grad_norm": grad_norm, "loss": loss,
+                               "loss_rgb": loss_rgb, "loss_pose": loss_pose, "top1_acc": top1, "time": time_,
+                               "epoch": epoch, "iter": step}
+        if memory is not None:
+            rec["memory"] = memory
+        rec["step"] = step
+        self.record(rec)
+
+    def log_val(self, epoch: int, n: int, metrics: dict[str, float], data_time: float, time_: float) -> None:
+        body = "  ".join(f"{k}: {v:.4f}" for k, v in metrics.items())
+        self.info(f"Epoch(val) [{epoch}][{n}/{n}]    {body}  data_time: {data_time:.4f}  time: {time_:.4f}")
+        self.record({**metrics, "data_time": data_time, "time": time_, "epoch": epoch, "step": epoch})
+
+    def log_train_epoch(self, epoch: int, loss: float, top1: float) -> None:
+        self.record({"train/loss": loss, "train/top1": top1, "epoch": epoch, "step": epoch})
+
+    # ---------------------------------------------------------------- status heartbeat
+    def update_status(self, **fields: Any) -> None:
+        self.status.update(fields)
+        self.status["updated"] = time.time()
+        atomic_write_text(self.dir / "status.json", json.dumps(self.status, indent=1))
+
+    def close(self) -> None:
+        for fh in (self.text, self.scalars):
+            try:
+                fh.close()
+            except OSError:
+                pass
+
+
+def _create_time() -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # noqa: BLE001 - psutil is optional for the trainer
+        return None
