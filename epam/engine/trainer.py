@@ -156,9 +156,12 @@ class Trainer:
             model = build_model(cfg["model"])
             self._load_pretrained(model)
         if self.dist.distributed and cfg["model"].get("sync_bn", False):
-            from epam.model import convert_sync_bn
+            if self.dist.device.type == "cuda":
+                from epam.model import convert_sync_bn
 
-            model = convert_sync_bn(model)
+                model = convert_sync_bn(model)
+            else:
+                self._info("model.sync_bn: SyncBatchNorm needs CUDA; on CPU each process keeps its own BN statistics")
         self.model = model.to(self.dist.device)
         self.net = self.model
         if self.dist.distributed:
