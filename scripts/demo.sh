@@ -23,11 +23,15 @@ if [ ! -f data/synthetic_demo/synthetic_2d.pkl ]; then
   epam make-synthetic --config "$CONFIG"
 fi
 
+name="demo-$(date +%Y%m%d-%H%M%S)"
 if [ "$headless" = 1 ]; then
-  epam-tui launch "$CONFIG" --gpus auto --headless --name demo
-  rc=$?
-  run=$(ls -1dt work_dirs/demo* 2>/dev/null | head -n 1)
-  [ -n "$run" ] && epam-tui checklist "$run" || true
+  rc=0
+  epam-tui launch "$CONFIG" --headless --yes --name "$name" || rc=$?
+  echo
+  epam-tui checklist "work_dirs/$name" || true
   exit $rc
 fi
-exec epam-tui launch "$CONFIG" --gpus auto --name demo --go
+# The run is detached from this terminal: quitting the TUI (q) leaves it training; `epam-tui` finds it again.
+epam-tui launch "$CONFIG" --headless --yes --name "$name" > /dev/null 2>&1 &
+for _ in $(seq 1 50); do [ -f "work_dirs/$name/run.json" ] && break; sleep 0.1; done
+exec epam-tui monitor work_dirs
