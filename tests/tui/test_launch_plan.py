@@ -85,6 +85,8 @@ def test_busy_reasons():
 def test_auto_pick_skips_busy_gpus_and_refuses_when_all_busy():
     state = lp.visible_state([busy_gpu(0), gpu(1), gpu(2)], {})
     assert [g.index for g in lp.auto_gpus(state, 2)] == [1, 2]
+    assert [g.index for g in lp.make_plan(None, state, gpus="auto", nproc=2, root="wd",
+                                          template=lp.CommandTemplate("t", "x")).gpus] == [1, 2]
     with pytest.raises(lp.LaunchError, match="every GPU .* is busy"):
         lp.auto_gpus(lp.visible_state([busy_gpu(0)], {}), 1)
     assert lp.auto_gpus(lp.GpuState([], error="none"), 2) is None

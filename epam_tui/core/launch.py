@@ -1,0 +1,889 @@
+"""Launch planning: what will run, where, on which GPUs, and whether it may start.
+
+Pure functions and small dataclasses, no Textual and no processes (``runs`` spawns). The screen,
+``epam-tui launch`` and the tests share them:
+
+- ``summarize`` loads a config with ``epam.config`` and lists its key settings or its problems;
+- ``parse_visible_devices`` / ``gpu_state`` / ``pick_gpus`` / ``busy_reasons``: GPU identity and
+  selection. NVML numbers GPUs in PCI bus order, so every launch sets ``CUDA_DEVICE_ORDER=PCI_BUS_ID``
+  and ``CUDA_VISIBLE_DEVICES`` to the picks; a ``CUDA_VISIBLE_DEVICES`` already in the TUI's
+  environment limits what may be picked (indices or UUIDs, as CUDA parses them);
+- ``scaling``: the linear scaling rule through ``epam.schedule.scaled_lr``;
+- ``LaunchPlan``: the argv (argument lists only), the environment, the run record; foreign command
+  templates (MMAction2 ``dist_train.sh``, the official EPAM script) through ``CommandTemplate``;
+- ``preflight``: config, GPUs, data paths, work dir, port, busy GPUs, each a ``Check``;
+- ``slurm_script``: the sbatch script running the same torchrun command under ``srun``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
+
+from epam.config import ConfigError, load_config
+from epam.schedule import recipe_total_batch, scaled_lr
+
+TORCHRUN = ("-m", "torch.distributed.run")
+TRAIN_ENTRY = ("-m", "epam.train")
+PORT_RANGE = (29500, 30500)  # below Linux's ephemeral range, so an outgoing socket will not take it
+BUSY_MEMORY_MIB = 1024  # a GPU with more memory in use than this is busy
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+PLACEHOLDERS = ("config", "nproc", "work_dir", "port", "python", "gpus", "name")
+
+
+class LaunchError(Exception):
+    """Bad launch input; the message is one line naming the cause and the fix."""
+
+
+# --------------------------------------------------------------------------------------------
+# config summary
+
+
+@dataclass
+class ConfigSummary:
+    """A config's resolved key settings, or its problems (one line each)."""
+
+    path: str
+    cfg: dict | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.cfg is not None and not self.errors
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs of the settings a user checks before launching."""
+        if self.cfg is None:
+            return []
+        cfg = self.cfg
+        opt, data, train = cfg["optimizer"], cfg["data"], cfg["train"]
+        return [
+            ("lr", f"{opt['lr']:g}"),
+            ("weight decay", f"{opt['weight_decay']:g}"),
+            ("schedule", describe_schedule(cfg["scheduler"])),
+            ("seed", "none (not reproducible)" if train.get("seed") is None else str(train["seed"])),
+            ("epochs", str(train["max_epochs"])),
+            ("batch per GPU", f"{data['batch_per_gpu']} (recipe: {train['gpus']} GPU{'s' * (train['gpus'] > 1)}, "
+                              f"total {recipe_total_batch(cfg)})"),
+            ("data", f"{data['dataset']}: {data['ann_file']}"),
+        ]
+
+
+def describe_schedule(sched: Mapping[str, Any]) -> str:
+    """One line: the scheduler type with its settings, e.g. ``CosineAnnealingLR T_max=50 eta_min=1e-06``."""
+    kind = sched.get("type", "?")
+    step = "per epoch" if sched.get("by_epoch", True) else "per iteration"
+    if kind == "SequentialLR":
+        parts = [describe_schedule({**s, "by_epoch": sched.get("by_epoch", True)}).rsplit(" (", 1)[0]
+                 for s in sched.get("schedulers", [])]
+        return f"{' then '.join(parts)} at {sched.get('milestones')} ({step})"
+    args = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in sched.items() if k not in ("type", "by_epoch"))
+    return f"{kind} {args} ({step})".replace("  ", " ")
+
+
+def summarize(path: str, overrides: Sequence[str] = ()) -> ConfigSummary:
+    """Load ``path`` with ``overrides``; problems become ``errors`` instead of an exception."""
+    try:
+        return ConfigSummary(path, load_config(path, list(overrides)))
+    except ConfigError as exc:
+        return ConfigSummary(path, None, list(exc.problems))
+
+
+def find_configs(root: str | Path = "configs") -> list[str]:
+    """Launchable configs under ``root`` (``_base_`` pieces and ``launch`` templates left out)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    skip = {"_base_", "launch"}
+    return sorted(str(p) for p in root.rglob("*.yaml")
+                  if not skip.intersection(p.relative_to(root).parts[:-1]))
+
+
+def file_sha256(path: str | Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# GPUs
+
+
+def parse_visible_devices(value: str | None) -> list[str] | None:
+    """``CUDA_VISIBLE_DEVICES`` as CUDA reads it; ``None`` when unset (every GPU visible).
+
+    Entries are NVML indices or (prefixes of) ``GPU-``/``MIG-`` UUIDs; like CUDA, parsing stops at
+    the first invalid or repeated entry, so ``"0,-1,2"`` means GPU 0 only and ``""`` means none.
+    """
+    if value is None:
+        return None
+    out: list[str] = []
+    for raw in value.split(","):
+        token = raw.strip()
+        if re.fullmatch(r"\d+", token):
+            token = str(int(token))
+        elif not re.fullmatch(r"(GPU|MIG)-[0-9A-Za-z/-]+", token):
+            break
+        if token in out:
+            break
+        out.append(token)
+    return out
+
+
+def _gpu_matches(gpu: Any, token: str) -> bool:
+    if token.isdigit():
+        return int(gpu.index) == int(token)
+    return bool(gpu.uuid) and str(gpu.uuid).startswith(token)
+
+
+@dataclass
+class GpuState:
+    """What the launcher may pick from: the visible GPUs, or why there are none."""
+
+    devices: list[Any]  # GpuInfo, in the order CUDA_VISIBLE_DEVICES (or NVML) lists them
+    error: str | None = None  # no GPU telemetry: the reason
+    visible_env: str | None = None  # CUDA_VISIBLE_DEVICES of the TUI's own environment
+    use_uuids: bool = False  # the environment named GPUs by UUID: the child gets UUIDs too
+    hidden: list[Any] = field(default_factory=list)  # GPUs NVML sees that the environment hides
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_gpus(self) -> bool:
+        return bool(self.devices)
+
+    def token(self, gpu: Any) -> str:
+        """How ``gpu`` is written in the child's ``CUDA_VISIBLE_DEVICES``."""
+        return str(gpu.uuid) if self.use_uuids else str(gpu.index)
+
+
+def visible_state(devices: Sequence[Any], environ: Mapping[str, str] | None = None,
+                  error: str | None = None) -> GpuState:
+    """Restrict NVML's ``devices`` to the environment's ``CUDA_VISIBLE_DEVICES`` (if any)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("CUDA_VISIBLE_DEVICES")
+    entries = parse_visible_devices(raw)
+    if entries is None:
+        return GpuState(list(devices), error)
+    state = GpuState([], error, raw, use_uuids=any(not e.isdigit() for e in entries))
+    for entry in entries:
+        match = [g for g in devices if _gpu_matches(g, entry)]
+        if match and match[0] not in state.devices:
+            state.devices.append(match[0])
+        elif entry.startswith("MIG-"):
+            state.notes.append(f"CUDA_VISIBLE_DEVICES entry {entry} is a MIG instance; pick it by hand")
+    state.hidden = [g for g in devices if g not in state.devices]
+    if entries and any(e.isdigit() for e in entries) and environ.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID":
+        state.notes.append(f"CUDA_VISIBLE_DEVICES={raw} read as NVML (PCI bus) indices; "
+                           "launches set CUDA_DEVICE_ORDER=PCI_BUS_ID")
+    if devices and not state.devices:
+        state.error = state.error or (f"CUDA_VISIBLE_DEVICES={raw!r} in this shell hides every GPU "
+                                      "(unset it to pick GPUs)")
+    return state
+
+
+def gpu_state(backend: Any = None, environ: Mapping[str, str] | None = None) -> GpuState:
+    """Sample ``backend`` (default: ``open_backend("auto")``) once; no driver gives an error, not a crash."""
+    from epam_tui.core import gpus
+
+    try:
+        backend = gpus.open_backend("auto") if backend is None else backend
+        devices = list(backend.devices())
+    except gpus.GpuUnavailable as exc:
+        return visible_state([], environ, error=str(getattr(exc, "reason", exc)) or "no NVIDIA driver")
+    except Exception as exc:  # a broken driver must not take the launcher down: report it, offer the CPU
+        return visible_state([], environ, error=f"GPU query failed: {type(exc).__name__}: {exc}")
+    if not devices:
+        return visible_state([], environ, error="NVML reports no GPU")
+    return visible_state(devices, environ)
+
+
+def pick_gpus(spec: str, state: GpuState) -> list[Any] | None:
+    """``--gpus`` text -> the picked GpuInfo list, or None for ``cpu``.
+
+    Accepts ``cpu``, ``all``, or a comma list of NVML indices (as nvidia-smi and the TUI show them)
+    and/or GPU UUIDs (prefixes allowed).
+    """
+    spec = spec.strip()
+    if spec.lower() == "cpu":
+        return None
+    if not state.has_gpus:
+        raise LaunchError(f"--gpus {spec}: no GPU available ({state.error or 'none found'}); use --gpus cpu")
+    if spec.lower() == "all":
+        return list(state.devices)
+    picks: list[Any] = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token or not (token.isdigit() or re.fullmatch(r"(GPU|MIG)-[0-9A-Za-z/-]+", token)):
+            raise LaunchError(f"--gpus {spec}: {token!r} is not a GPU index or UUID; e.g. --gpus 0,1 or --gpus cpu")
+        gpu = next((g for g in state.devices if _gpu_matches(g, token)), None)
+        if gpu is None:
+            hidden = next((g for g in state.hidden if _gpu_matches(g, token)), None)
+            if hidden is not None:
+                shown = ",".join(str(g.index) for g in state.devices)
+                raise LaunchError(f"--gpus {spec}: GPU {token} is hidden by CUDA_VISIBLE_DEVICES={state.visible_env} "
+                                  f"in this shell; pick from {shown} or unset it")
+            shown = ",".join(str(g.index) for g in state.devices)
+            raise LaunchError(f"--gpus {spec}: no GPU {token} on this machine; pick from {shown}")
+        if gpu in picks:
+            raise LaunchError(f"--gpus {spec}: GPU {token} given twice")
+        picks.append(gpu)
+    return picks
+
+
+def _mib(value: Any) -> float:
+    """GpuInfo memory figures are bytes (NVML's unit); None counts as 0."""
+    return float(value or 0) / 2**20
+
+
+def busy_reasons(gpu: Any, ours: Mapping[str, str] | None = None,
+                 threshold_mib: float = BUSY_MEMORY_MIB) -> list[str]:
+    """Why ``gpu`` needs a confirm: memory in use, processes on it, a live run of ours on it.
+
+    ``ours`` maps a GPU UUID (or ``"index:N"``) to the name of a live run of ours using it.
+    """
+    ours = ours or {}
+    reasons = []
+    owner = ours.get(str(gpu.uuid)) or ours.get(f"index:{gpu.index}")
+    if owner:
+        reasons.append(f"used by our run {owner}")
+    used = _mib(getattr(gpu, "memory_used", 0))
+    if used > threshold_mib:
+        reasons.append(f"{used / 1024:.1f} GiB in use")
+    procs = list(getattr(gpu, "processes", None) or [])
+    if procs:
+        shown = ", ".join(f"{p.user or '?'}:{p.name or '?'}({p.pid})" for p in procs[:3])
+        more = f" +{len(procs) - 3}" if len(procs) > 3 else ""
+        reasons.append(f"{len(procs)} process{'es' if len(procs) > 1 else ''}: {shown}{more}")
+    return reasons
+
+
+def describe_gpu(gpu: Any) -> str:
+    """One line: ``GPU 1  NVIDIA A100  12.3/80.0 GiB  87%``."""
+    used, total = _mib(gpu.memory_used) / 1024, _mib(gpu.memory_total) / 1024
+    util = "?" if gpu.util is None else f"{gpu.util:.0f}%"
+    return f"GPU {gpu.index}  {gpu.name}  {used:.1f}/{total:.1f} GiB  {util}"
+
+
+def gpus_of_runs(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Map each GPU used by the given (live) run records to the run's name (see ``busy_reasons``)."""
+    out: dict[str, str] = {}
+    for rec in records:
+        for g in rec.get("gpus") or []:
+            name = str(rec.get("name", "?"))
+            if g.get("uuid"):
+                out[str(g["uuid"])] = name
+            if g.get("index") is not None:
+                out[f"index:{g['index']}"] = name
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# linear scaling
+
+
+@dataclass
+class Scaling:
+    """The linear scaling rule for a launch: lr x total batch / the recipe's total batch."""
+
+    config_lr: float
+    recipe_batch: int
+    total_batch: int
+    scaled_lr: float
+
+    @property
+    def differs(self) -> bool:
+        return self.total_batch != self.recipe_batch
+
+    @property
+    def override(self) -> str:
+        return f"optimizer.lr={self.scaled_lr:.6g}"
+
+    def describe(self) -> str:
+        if not self.differs:
+            return f"total batch {self.total_batch} = the recipe's; lr {self.config_lr:g} as configured"
+        return (f"total batch {self.total_batch} vs the recipe's {self.recipe_batch}: lr {self.config_lr:g}"
+                f" -> {self.scaled_lr:.6g} by the linear scaling rule")
+
+
+def scaling(cfg: Mapping[str, Any], nproc: int, nnodes: int = 1) -> Scaling:
+    """Scaling for ``nproc`` processes per node on ``nnodes`` nodes (``cfg`` without a lr override)."""
+    total = int(cfg["data"]["batch_per_gpu"]) * max(1, nproc) * max(1, nnodes)
+    return Scaling(float(cfg["optimizer"]["lr"]), recipe_total_batch(dict(cfg)), total, scaled_lr(dict(cfg), total))
+
+
+def without_lr_override(overrides: Sequence[str]) -> list[str]:
+    return [o for o in overrides if o.split("=", 1)[0].strip() != "optimizer.lr"]
+
+
+def apply_scaling(overrides: Sequence[str], scale: Scaling) -> list[str]:
+    """``overrides`` with the scaled lr set (replacing any earlier ``optimizer.lr=``)."""
+    return [*without_lr_override(overrides), scale.override]
+
+
+# --------------------------------------------------------------------------------------------
+# command templates
+
+
+@dataclass
+class CommandTemplate:
+    """A foreign command run instead of ``epam train``; GPUs reach it through the environment.
+
+    ``command`` is split like a shell line (``shlex``) into arguments first, then placeholders
+    (``{config}``, ``{nproc}``, ``{work_dir}``, ``{port}``, ``{python}``, ``{gpus}``, ``{name}``) are
+    filled inside each argument, so a value with spaces or ``;`` stays one argument.
+    """
+
+    name: str
+    command: str
+    source: str = "mmengine"  # how the monitor reads the work_dir: mmengine | epam-official | epam
+    resume_args: list[str] = field(default_factory=list)
+    port: int | None = None  # a port the command hard-codes (the official EPAM script: 12355)
+    cwd: str | None = None
+    description: str = ""
+
+    def tokens(self) -> list[str]:
+        try:
+            tokens = shlex.split(self.command)
+        except ValueError as exc:
+            raise LaunchError(f"command template {self.name}: {exc}; check its quotes") from None
+        if not tokens:
+            raise LaunchError(f"command template {self.name}: empty command")
+        for token in tokens:
+            for key in re.findall(r"\{([^{}]*)\}", token):
+                if key not in PLACEHOLDERS:
+                    raise LaunchError(f"command template {self.name}: unknown placeholder {{{key}}}; "
+                                      f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+        return tokens
+
+    def render(self, values: Mapping[str, str]) -> list[str]:
+        """The argv: each template argument with its placeholders filled (no shell involved)."""
+        return [re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], t) for t in self.tokens()]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "command": self.command, "source": self.source,
+                "resume_args": list(self.resume_args), "port": self.port, "cwd": self.cwd}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "template") -> CommandTemplate:
+        if not isinstance(data, Mapping) or not isinstance(data.get("command"), str):
+            raise LaunchError(f"{origin}: a command template needs a `command:` string")
+        resume = data.get("resume_args") or []
+        if isinstance(resume, str):
+            resume = shlex.split(resume)
+        port = data.get("port")
+        if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+            raise LaunchError(f"{origin}: port must be an integer in 1..65535, got {port!r}")
+        source = str(data.get("source", "mmengine"))
+        if source not in ("mmengine", "epam-official", "epam"):
+            raise LaunchError(f"{origin}: source must be mmengine, epam-official or epam, got {source!r}")
+        tmpl = cls(str(data.get("name") or Path(origin).stem), data["command"], source,
+                   [str(a) for a in resume], port, data.get("cwd"), str(data.get("description", "")))
+        tmpl.tokens()
+        return tmpl
+
+
+def load_template(spec: str, templates_dir: str | Path = "configs/launch") -> CommandTemplate:
+    """``--command``: a YAML file, a name in ``configs/launch/``, or a literal template line."""
+    candidates = [Path(spec), Path(templates_dir) / spec, Path(templates_dir) / f"{spec}.yaml"]
+    for path in candidates:
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise LaunchError(f"{path}: cannot read the command template: {str(exc).splitlines()[0]}") from None
+            return CommandTemplate.from_dict(data, str(path))
+    if spec.endswith((".yaml", ".yml")) or "{" not in spec and " " not in spec:
+        raise LaunchError(f"--command {spec}: no such template file (see configs/launch/) and not a command line")
+    return CommandTemplate.from_dict({"name": "custom", "command": spec})
+
+
+# --------------------------------------------------------------------------------------------
+# the plan
+
+
+def check_name(name: str) -> str:
+    """A run name that stays inside the work dir: letters, digits, ``._-``, no leading dot."""
+    if not NAME_RE.fullmatch(name or ""):
+        raise LaunchError(f"run name {name!r} is not allowed; use letters, digits, '.', '_' and '-' "
+                          "(no '/', no leading '.'), at most 100 characters")
+    return name
+
+
+def run_dir_for(root: str | Path, name: str) -> Path:
+    """``root/name``, refusing any name that would leave ``root``."""
+    check_name(name)
+    root_abs = Path(root).resolve()
+    path = (root_abs / name).resolve()
+    if path.parent != root_abs:
+        raise LaunchError(f"run name {name!r} leaves the work dir {root}; choose a plain name")
+    return path
+
+
+def default_name(config: str | None, template: CommandTemplate | None = None, now: float | None = None) -> str:
+    stem = Path(config).stem if config else (template.name if template else "run")
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".") or "run"
+    return f"{stem[:80]}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
+
+
+def display_python(argv: Sequence[str], python: str = sys.executable) -> list[str]:
+    """The argv as a user would type it: ``torchrun ...`` / ``python ...`` for the venv's interpreter."""
+    argv = list(argv)
+    if argv[:3] == [python, *TORCHRUN]:
+        return ["torchrun", *argv[3:]]
+    if argv[:1] == [python]:
+        return ["python", *argv[1:]]
+    return argv
+
+
+@dataclass
+class LaunchPlan:
+    """Everything one launch needs; ``argv()``/``env()``/``record()`` derive the rest."""
+
+    config: str | None
+    root: str = "work_dirs"
+    name: str = ""
+    overrides: list[str] = field(default_factory=list)
+    gpus: list[Any] = field(default_factory=list)  # picked GpuInfo (empty: CPU)
+    gpu_tokens: list[str] = field(default_factory=list)  # their CUDA_VISIBLE_DEVICES entries
+    nproc: int = 1
+    port: int | None = None
+    nnodes: int = 1
+    node_rank: int = 0
+    rdzv_endpoint: str | None = None
+    template: CommandTemplate | None = None
+    resume: bool = False
+    entry: tuple[str, ...] = TRAIN_ENTRY  # what torchrun runs: ``-m epam.train`` or a script path
+    python: str = sys.executable
+
+    def __post_init__(self) -> None:
+        self.name = check_name(self.name or default_name(self.config, self.template))
+        if self.nproc < 1:
+            raise LaunchError(f"--nproc must be >= 1, got {self.nproc}")
+        if self.nnodes < 1 or not 0 <= self.node_rank < self.nnodes:
+            raise LaunchError(f"--node-rank must be in 0..{self.nnodes - 1} for --nnodes {self.nnodes}, "
+                              f"got {self.node_rank}")
+        if self.nnodes > 1 and not self.rdzv_endpoint and self.template is None:
+            raise LaunchError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the node-0 host and a free port)")
+        if self.rdzv_endpoint:
+            self.port = self.port or _endpoint_port(self.rdzv_endpoint)
+
+    # --- derived -----------------------------------------------------------------------------
+    @property
+    def cpu(self) -> bool:
+        return not self.gpus
+
+    @property
+    def kind(self) -> str:
+        return "foreign" if self.template else "epam"
+
+    @property
+    def source(self) -> str:
+        return self.template.source if self.template else "epam"
+
+    @property
+    def run_dir(self) -> Path:
+        return run_dir_for(self.root, self.name)
+
+    @property
+    def work_dir_arg(self) -> str:
+        """The run dir as passed on the command line (relative to ``root`` as given, absolute if cwd moves)."""
+        if self.template is not None and self.template.cwd:
+            return str(self.run_dir)
+        return os.path.join(self.root, self.name)
+
+    @property
+    def distributed(self) -> bool:
+        return self.nproc > 1 or self.nnodes > 1
+
+    def torchrun_args(self) -> list[str]:
+        """torchrun's own options: one node with a fixed master port, or the multi-node rendezvous."""
+        args = [f"--nnodes={self.nnodes}", f"--nproc_per_node={self.nproc}"]
+        if self.nnodes > 1 or self.rdzv_endpoint:
+            return [*args, f"--node_rank={self.node_rank}", "--rdzv-backend=c10d",
+                    f"--rdzv-endpoint={self.rdzv_endpoint}", f"--rdzv-id={self.name}"]
+        return [*args, "--master_addr=127.0.0.1", f"--master_port={self.port}"]
+
+    def train_args(self) -> list[str]:
+        """The trainer's arguments: ``CONFIG --work-dir DIR [--resume auto] [--set k=v ...]``."""
+        args = [str(self.config), "--work-dir", self.work_dir_arg]
+        if self.resume:
+            args += ["--resume", "auto"]
+        if self.overrides:
+            args += ["--set", *self.overrides]
+        return args
+
+    def argv(self) -> list[str]:
+        """The exact argument list that runs (no shell)."""
+        if self.template is not None:
+            argv = self.template.render(self.placeholder_values())
+            return argv + (list(self.template.resume_args) if self.resume else [])
+        if not self.distributed:
+            return [self.python, *self.entry, *self.train_args()]
+        if self.port is None:
+            raise LaunchError("a multi-process launch needs a rendezvous port (none chosen)")
+        return [self.python, *TORCHRUN, *self.torchrun_args(), *self.entry, *self.train_args()]
+
+    def display_argv(self) -> list[str]:
+        return display_python(self.argv(), self.python)
+
+    def placeholder_values(self) -> dict[str, str]:
+        config = str(self.config or "")
+        if self.cwd() and config and Path(config).exists():  # given relative to here: make it absolute
+            config = str(Path(config).resolve())
+        return {"config": config, "nproc": str(self.nproc), "work_dir": self.work_dir_arg,
+                "port": str(self.port or ""), "python": self.python, "gpus": ",".join(self.gpu_tokens),
+                "name": self.name}
+
+    def env(self) -> dict[str, str]:
+        """The variables set on top of the launcher's environment (recorded in run.json)."""
+        env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": ",".join(self.gpu_tokens),
+               "PYTHONUNBUFFERED": "1"}
+        if self.template is not None:
+            if self.port:
+                env.update(PORT=str(self.port), MASTER_PORT=str(self.port))
+            if self.nnodes > 1:
+                env.update(NNODES=str(self.nnodes), NODE_RANK=str(self.node_rank))
+                if self.rdzv_endpoint:
+                    env["MASTER_ADDR"] = self.rdzv_endpoint.rsplit(":", 1)[0]
+        return env
+
+    def preview(self) -> str:
+        """The copy-paste form: ``VAR=value ... torchrun ...``."""
+        env = {k: v for k, v in self.env().items() if k != "PYTHONUNBUFFERED"}
+        line = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        cwd = f"cd {shlex.quote(self.template.cwd)} && " if self.template is not None and self.template.cwd else ""
+        return f"{cwd}{line} {shlex.join(self.display_argv())}"
+
+    def cwd(self) -> str | None:
+        if self.template is not None and self.template.cwd:
+            return os.path.expanduser(self.template.cwd)
+        return None
+
+    def record(self) -> dict[str, Any]:
+        """run.json fields known before spawning (``runs.spawn`` adds pid, times, status)."""
+        return {
+            "name": self.name,
+            "config": self.config,
+            "config_sha256": file_sha256(self.config) if self.config else None,
+            "argv": self.argv(),
+            "display": self.preview(),
+            "env": self.env(),
+            "gpus": [{"index": int(g.index), "uuid": str(g.uuid), "name": str(g.name)} for g in self.gpus],
+            "nproc": self.nproc,
+            "port": self.port,
+            "kind": self.kind,
+            "source": self.source,
+            "work_dir": str(self.run_dir),
+            "launch": {
+                "root": self.root, "overrides": list(self.overrides), "gpu_tokens": list(self.gpu_tokens),
+                "nnodes": self.nnodes, "node_rank": self.node_rank, "rdzv_endpoint": self.rdzv_endpoint,
+                "template": self.template.to_dict() if self.template else None, "entry": list(self.entry),
+                "cwd": self.cwd(),
+            },
+        }
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any], **changes: Any) -> LaunchPlan:
+        """Rebuild the plan of a recorded run (for a restart), with ``changes`` applied."""
+        launch = rec.get("launch") or {}
+        tmpl = launch.get("template")
+        plan = cls(
+            config=rec.get("config"), root=launch.get("root") or str(Path(rec["work_dir"]).parent),
+            name=rec["name"], overrides=list(launch.get("overrides") or []),
+            gpus=[_RecordedGpu(**g) for g in rec.get("gpus") or []], gpu_tokens=list(launch.get("gpu_tokens") or []),
+            nproc=int(rec.get("nproc") or 1), port=rec.get("port"), nnodes=int(launch.get("nnodes") or 1),
+            node_rank=int(launch.get("node_rank") or 0), rdzv_endpoint=launch.get("rdzv_endpoint"),
+            template=CommandTemplate.from_dict(tmpl) if tmpl else None,
+            entry=tuple(launch.get("entry") or TRAIN_ENTRY),
+        )
+        return replace(plan, **changes) if changes else plan
+
+
+@dataclass(frozen=True)
+class _RecordedGpu:
+    """A GPU as run.json records it (enough for argv, env and the record)."""
+
+    index: int
+    uuid: str
+    name: str = ""
+
+
+def _endpoint_port(endpoint: str) -> int:
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise LaunchError(f"--rdzv-endpoint {endpoint}: expected HOST:PORT, e.g. node0:29500")
+    return int(port)
+
+
+# --------------------------------------------------------------------------------------------
+# ports
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``port`` can be bound on ``host`` now (nothing listens there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port(reserved: Iterable[int] = (), start: int = PORT_RANGE[0], stop: int = PORT_RANGE[1]) -> int:
+    """The first port in [start, stop) that no live run of ours holds and nothing listens on."""
+    taken = {int(p) for p in reserved if p}
+    for port in range(start, stop):
+        if port not in taken and port_free(port):
+            return port
+    raise LaunchError(f"no free port in {start}-{stop - 1}; stop some runs or free a port")
+
+
+# --------------------------------------------------------------------------------------------
+# pre-flight
+
+
+@dataclass
+class Check:
+    """One pre-flight item: ``ok`` or a one-line ``message`` with the cause and the fix."""
+
+    key: str
+    ok: bool
+    message: str
+
+
+def _is_local(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1", socket.gethostname())
+
+
+def check_config(plan: LaunchPlan) -> Check:
+    if plan.template is not None:
+        cwd = plan.cwd()
+        if cwd and not Path(cwd).is_dir():
+            return Check("config", False, f"command template {plan.template.name}: cwd {plan.template.cwd} not found "
+                         "(edit `cwd:` in its YAML to your checkout)")
+        if plan.config and not (Path(plan.config).exists() or Path(cwd or ".", plan.config).exists()):
+            return Check("config", False, f"config {plan.config} not found (check the path)")
+        return Check("config", True, "foreign command: its config is not checked")
+    if not plan.config:
+        return Check("config", False, "no config chosen; give a CONFIG (configs/*.yaml)")
+    summary = summarize(plan.config, plan.overrides)
+    if summary.errors:
+        more = f" (+{len(summary.errors) - 1} more)" if len(summary.errors) > 1 else ""
+        return Check("config", False, f"{summary.errors[0]}{more}")
+    return Check("config", True, f"{plan.config} is valid")
+
+
+def data_paths(cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, path) of every file or folder the config reads."""
+    out = [(f"data.{k}", cfg["data"][k]) for k in ("ann_file", "video_root") if cfg["data"].get(k)]
+    out += [(f"model.{k}", cfg["model"][k]) for k in ("pretrained_rgb", "pretrained_pose", "load_from")
+            if cfg["model"].get(k)]
+    return out
+
+
+def check_data(plan: LaunchPlan) -> Check:
+    if plan.template is not None or not plan.config:
+        return Check("data", True, "not checked for foreign commands")
+    summary = summarize(plan.config, plan.overrides)
+    if summary.cfg is None:
+        return Check("data", True, "not checked until the config is valid")
+    base = Path(plan.cwd() or ".")
+    for key, path in data_paths(summary.cfg):
+        if not (base / os.path.expanduser(path)).exists():
+            if summary.cfg["data"].get("dataset") == "synthetic" and key.startswith("data."):
+                fix = f"make it with `epam make-synthetic --config {plan.config}`"
+            else:
+                fix = f"fix it in the config or add --set {key}=PATH"
+            return Check("data", False, f"{key}: {path} not found ({fix})")
+    return Check("data", True, "data paths present")
+
+
+def check_work_dir(plan: LaunchPlan) -> Check:
+    try:
+        run_dir = plan.run_dir
+    except LaunchError as exc:
+        return Check("work_dir", False, str(exc))
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        return Check("work_dir", False, f"{run_dir} already exists; choose another --name (or restart that run)")
+    probe = run_dir.parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        return Check("work_dir", False, f"{probe} is a file, not a directory; choose another --root")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".epam-tui-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return Check("work_dir", False, f"{probe} is not writable ({exc.strerror}); choose another --root")
+    return Check("work_dir", True, f"{run_dir} writable")
+
+
+def check_port(plan: LaunchPlan, reserved: Iterable[int] = ()) -> Check:
+    port = plan.port if plan.template is None else (plan.template.port or plan.port)
+    if not plan.distributed and plan.template is None:
+        return Check("port", True, "one process: no rendezvous port")
+    if port is None:
+        return Check("port", True, "no port used")
+    if plan.rdzv_endpoint and not _is_local(plan.rdzv_endpoint.rsplit(":", 1)[0]):
+        return Check("port", True, f"rendezvous on {plan.rdzv_endpoint} (not checked from here)")
+    if port in set(reserved):
+        return Check("port", False, f"port {port} is used by a live run of ours; stop it first or pick another port")
+    if not port_free(port):
+        return Check("port", False, f"port {port} is in use on this host; stop what holds it (or choose another port)")
+    return Check("port", True, f"port {port} free")
+
+
+def check_gpus(plan: LaunchPlan, state: GpuState) -> Check:
+    if plan.cpu:
+        return Check("gpus", True, f"CPU: {plan.nproc} process{'es' if plan.nproc > 1 else ''} on Gloo")
+    if not state.has_gpus:
+        return Check("gpus", False, f"no GPU available ({state.error or 'none found'}); "
+                     "launch on CPU instead (--gpus cpu)")
+    missing = [g for g in plan.gpus if not any(str(d.uuid) == str(g.uuid) for d in state.devices)]
+    if missing:
+        return Check("gpus", False, f"GPU {missing[0].index} ({missing[0].uuid}) is not present now; pick again")
+    if plan.template is None and plan.nproc != len(plan.gpus):
+        return Check("gpus", False, f"{plan.nproc} processes on {len(plan.gpus)} GPUs; "
+                     f"use --nproc {len(plan.gpus)} (one per GPU)")
+    return Check("gpus", True, f"GPUs {','.join(plan.gpu_tokens)}")
+
+
+def check_busy(plan: LaunchPlan, state: GpuState, ours: Mapping[str, str], confirmed: bool) -> Check:
+    by_uuid = {str(d.uuid): d for d in state.devices}
+    busy = [(g, busy_reasons(by_uuid.get(str(g.uuid), g), ours)) for g in plan.gpus]
+    busy = [(g, r) for g, r in busy if r]
+    if not busy:
+        return Check("busy", True, "picked GPUs are idle" if plan.gpus else "no GPU picked")
+    text = "; ".join(f"GPU {g.index}: {', '.join(r)}" for g, r in busy)
+    if confirmed:
+        return Check("busy", True, f"confirmed busy {text}")
+    return Check("busy", False, f"busy {text}; confirm to launch anyway (--yes)")
+
+
+def preflight(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]] = (),
+              confirmed_busy: bool = False) -> list[Check]:
+    """Every pre-flight check; the launch may start only if all are ``ok``.
+
+    ``live`` are the run records of our live runs (their ports and GPUs are taken).
+    """
+    reserved = [int(r["port"]) for r in live if r.get("port")]
+    return [
+        check_config(plan),
+        check_gpus(plan, state),
+        check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
+        check_data(plan),
+        check_work_dir(plan),
+        check_port(plan, reserved),
+    ]
+
+
+def failures(checks: Iterable[Check]) -> list[Check]:
+    return [c for c in checks if not c.ok]
+
+
+# --------------------------------------------------------------------------------------------
+# building a plan from user input
+
+
+def make_plan(config: str | None, state: GpuState, *, gpus: str | Sequence[Any] | None = None,
+              nproc: int | None = None, overrides: Sequence[str] = (), name: str | None = None, root: str = "work_dirs",
+              live: Sequence[Mapping[str, Any]] = (), template: CommandTemplate | None = None,
+              nnodes: int = 1, node_rank: int = 0, rdzv_endpoint: str | None = None,
+              resume: bool = False, entry: Sequence[str] = TRAIN_ENTRY) -> LaunchPlan:
+    """A plan from user input. ``gpus``: ``--gpus`` text, the picked GpuInfo list (empty: CPU), or
+    None / ``"auto"`` to pick idle GPUs automatically (see ``auto_gpus``)."""
+    if nproc is not None and nproc < 1:
+        raise LaunchError(f"--nproc must be >= 1, got {nproc}")
+    recipe = recipe_gpus(config, overrides) if template is None else 1
+    if gpus is None or gpus == "auto":
+        picks = auto_gpus(state, nproc or recipe, live)
+    elif isinstance(gpus, str):
+        picks = pick_gpus(gpus, state)
+    else:
+        picks = list(gpus) or None
+    if picks is None:
+        count = nproc or min(recipe, os.cpu_count() or 1)
+    else:
+        count = nproc or len(picks)
+    plan = LaunchPlan(config=config, root=root, name=name or "", overrides=list(overrides), gpus=picks or [],
+                      gpu_tokens=[state.token(g) for g in picks or []], nproc=count, nnodes=nnodes,
+                      node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, template=template, resume=resume,
+                      entry=tuple(entry))
+    if plan.port is None and (plan.distributed or template is not None):
+        plan.port = template.port if template is not None and template.port else choose_port(
+            int(r["port"]) for r in live if r.get("port"))
+    return plan
+
+
+def recipe_gpus(config: str | None, overrides: Sequence[str] = ()) -> int:
+    """The config's ``train.gpus`` (1 when the config cannot be read)."""
+    summary = summarize(config, without_lr_override(overrides)) if config else None
+    return int(summary.cfg["train"]["gpus"]) if summary and summary.cfg else 1
+
+
+def auto_gpus(state: GpuState, count: int, live: Sequence[Mapping[str, Any]] = ()) -> list[Any] | None:
+    """The first ``count`` idle visible GPUs (fewer if fewer are idle); None (CPU) when there is no GPU."""
+    if not state.has_gpus:
+        return None
+    ours = gpus_of_runs(live)
+    idle = [g for g in state.devices if not busy_reasons(g, ours)]
+    if not idle:
+        shown = ",".join(str(g.index) for g in state.devices)
+        raise LaunchError(f"every GPU ({shown}) is busy; pick some with --gpus N --yes, or use --gpus cpu")
+    return idle[:count]
+
+
+# --------------------------------------------------------------------------------------------
+# Slurm
+
+
+def slurm_script(plan: LaunchPlan, partition: str, gpus: bool = True, cpus_per_task: int = 8,
+                 time_limit: str | None = None) -> str:
+    """An sbatch script running the plan's torchrun command under ``srun``, one task per node.
+
+    ``plan.nproc`` processes per node; with ``gpus`` Slurm assigns as many GPUs per node
+    (``--gres=gpu:N``) and sets ``CUDA_VISIBLE_DEVICES`` itself; the
+    rendezvous is c10d on the job's first node at a port derived from the job id (so concurrent jobs
+    differ). stdout/stderr go to the run dir's ``stdout.log`` that the monitor follows.
+    """
+    if plan.template is not None:
+        raise LaunchError("--slurm runs epam train; a foreign --command cannot go through --slurm yet")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", partition or ""):
+        raise LaunchError(f"--slurm {partition!r}: not a partition name")
+    q = shlex.quote
+    run_dir = plan.run_dir
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={plan.name}",
+        f"#SBATCH --partition={partition}",
+        f"#SBATCH --nodes={plan.nnodes}",
+        "#SBATCH --ntasks-per-node=1",
+        *([f"#SBATCH --gres=gpu:{plan.nproc}"] if gpus else []),
+        f"#SBATCH --cpus-per-task={cpus_per_task}",
+        *([f"#SBATCH --time={time_limit}"] if time_limit else []),
+        f"#SBATCH --output={run_dir / 'stdout.log'}",
+        "#SBATCH --open-mode=append",
+        "set -euo pipefail",
+        f"cd {q(os.getcwd())}",
+        "export CUDA_DEVICE_ORDER=PCI_BUS_ID PYTHONUNBUFFERED=1",
+        'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+        "MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))",
+    ]
+    torchrun = [q(plan.python), *TORCHRUN, '--nnodes="$SLURM_JOB_NUM_NODES"', f"--nproc_per_node={plan.nproc}",
+                '--rdzv-id="$SLURM_JOB_ID"', "--rdzv-backend=c10d", '--rdzv-endpoint="$MASTER_ADDR:$MASTER_PORT"']
+    train = [q(a) for a in (*plan.entry, *plan.train_args())]
+    lines.append(f"srun --kill-on-bad-exit=1 {' '.join(torchrun)} {' '.join(train)}")
+    return "\n".join(lines) + "\n"

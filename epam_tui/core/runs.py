@@ -1,0 +1,418 @@
+"""Runs on disk and their processes: spawn detached, stop, restart, find the live ones.
+
+A run is a directory (``docs/run_directory.md``). ``spawn`` writes ``run.json`` and starts
+``python -m epam_tui.core.runwrap RUN_DIR -- ARGV`` in a new session (so the run outlives the TUI)
+with stdout/stderr appended to ``stdout.log``; the wrapper writes ``exit.json`` when the command
+ends and folds it into ``run.json``. Every read-modify-write of ``run.json`` holds an ``flock`` and
+replaces the file atomically, so the launcher, the wrapper and a stop never lose each other's fields.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from epam_tui.core import launch as lp
+
+RUN_JSON = "run.json"
+EXIT_JSON = "exit.json"
+STDOUT_LOG = "stdout.log"
+LOCK = ".run.json.lock"
+ENDED = ("finished", "failed", "stopped")
+
+
+class RunError(Exception):
+    """A run operation was refused; the message is one line with the cause and the fix."""
+
+
+class Refused(RunError):
+    """Pre-flight failed: ``checks`` holds the failing items."""
+
+    def __init__(self, checks: Sequence[lp.Check]):
+        self.checks = list(checks)
+        super().__init__("; ".join(c.message for c in self.checks))
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def read_json(path: str | Path) -> dict | None:
+    """A JSON object from ``path``, or None when missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    with open(Path(run_dir) / LOCK, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_run(run_dir: str | Path) -> dict | None:
+    return read_json(Path(run_dir) / RUN_JSON)
+
+
+def read_exit(run_dir: str | Path) -> dict | None:
+    return read_json(Path(run_dir) / EXIT_JSON)
+
+
+def update_run(run_dir: str | Path, **fields: Any) -> dict:
+    """Merge ``fields`` into run.json under the lock; returns the new record."""
+    run_dir = Path(run_dir)
+    with _locked(run_dir):
+        rec = read_run(run_dir) or {}
+        rec.update(fields)
+        write_json_atomic(run_dir / RUN_JSON, rec)
+    return rec
+
+
+def write_exit(run_dir: str | Path, code: int | None, sig: str | None, ended: float, **extra: Any) -> None:
+    """exit.json; ``code`` is None only when nobody could observe the ending (the wrapper was gone)."""
+    data = {"code": None if code is None else int(code), "ended": ended, "signal": sig, **extra}
+    write_json_atomic(Path(run_dir) / EXIT_JSON, data)
+
+
+def _folded(rec: dict, ended: Mapping[str, Any] | None) -> dict | None:
+    """``rec`` with the ending from exit.json, or None when there is nothing to fold in."""
+    if ended is None or rec.get("status") in ENDED:
+        return None
+    code = ended.get("code")
+    status = "stopped" if rec.get("stop_requested") else ("finished" if code == 0 else "failed")
+    return {**rec, "status": status, "exit_code": code, "ended": ended.get("ended"), "signal": ended.get("signal")}
+
+
+def finalize(run_dir: str | Path) -> dict:
+    """Fold exit.json into run.json (status finished / failed / stopped, exit code, end time).
+
+    Reads without writing when there is nothing to fold, so a read-only run dir (another user's)
+    can be inspected; if it cannot be written, the folded record is returned all the same.
+    """
+    run_dir = Path(run_dir)
+    rec = read_run(run_dir) or {}
+    if _folded(rec, read_exit(run_dir)) is None:
+        return rec
+    try:
+        with _locked(run_dir):
+            rec = read_run(run_dir) or {}
+            folded = _folded(rec, read_exit(run_dir))
+            if folded is not None:
+                write_json_atomic(run_dir / RUN_JSON, folded)
+                rec = folded
+    except OSError:
+        rec = _folded(rec, read_exit(run_dir)) or rec
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# liveness
+
+
+def is_alive(rec: Mapping[str, Any] | None) -> bool:
+    """Whether the run's wrapper process (pid + create time) still runs."""
+    from epam_tui.core.procs import is_alive as alive
+
+    if not rec or not rec.get("pid"):
+        return False
+    return bool(alive(int(rec["pid"]), rec.get("create_time")))
+
+
+def members(rec: Mapping[str, Any]) -> list[Any]:
+    """The run's live processes other than the wrapper: the wrapper's descendants, and once the
+    wrapper is gone, whatever is left in its process group (with their descendants)."""
+    import psutil
+
+    pid, pgid = int(rec.get("pid") or 0), int(rec.get("pgid") or rec.get("pid") or 0)
+    if not pid:
+        return []
+    found = {p.pid: p for p in _tree(pid)}
+    if not is_alive(rec) and pgid:
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if proc.pid != pid and os.getpgid(proc.pid) == pgid:
+                    found[proc.pid] = proc
+                    found.update({c.pid: c for c in proc.children(recursive=True)})
+    return [p for p in found.values() if not _gone([p])]
+
+
+def run_alive(rec: Mapping[str, Any] | None) -> bool:
+    """Whether any process of the run still runs (the wrapper, or its command without it)."""
+    return bool(rec) and (is_alive(rec) or bool(members(rec)))
+
+
+def refresh(run_dir: str | Path) -> dict | None:
+    """run.json brought up to date: exit.json folded in; a run whose wrapper vanished without one is
+    ``failed`` once none of its processes is left (until then it runs, marked ``wrapper_lost``)."""
+    rec = finalize(run_dir)
+    if rec and rec.get("status") == "running" and rec.get("pid") and not is_alive(rec):
+        time.sleep(0.05)  # the wrapper may be writing exit.json right now
+        rec = finalize(run_dir)
+        if rec.get("status") == "running" and read_exit(run_dir) is None:
+            if members(rec):
+                lost = {} if rec.get("wrapper_lost") else {"wrapper_lost": True}
+            else:
+                lost = {"status": "failed", "ended": time.time(), "exit_code": None,
+                        "exit_reason": "the run's wrapper vanished without writing exit.json (killed?)"}
+            try:
+                rec = update_run(run_dir, **lost) if lost else rec
+            except OSError:
+                rec = {**rec, **lost}
+    return rec
+
+
+def run_dirs(root: str | Path) -> list[Path]:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / RUN_JSON).is_file())
+
+
+def live_runs(root: str | Path) -> list[dict]:
+    """Records of our runs under ``root`` whose processes are alive."""
+    out = []
+    for run_dir in run_dirs(root):
+        rec = refresh(run_dir)
+        if rec and rec.get("status") == "running" and run_alive(rec):
+            out.append(rec)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# spawn
+
+
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for a wrapper we started, so it does not linger as a zombie while the TUI lives."""
+    proc.wait()
+    _CHILDREN.pop(proc.pid, None)
+
+
+def _create_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
+    """Create the run dir and run.json, start the command detached; returns the run record."""
+    run_dir = plan.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rec = {"id": uuid.uuid4().hex[:12], **plan.record(), "host": socket.gethostname(), "pid": None, "pgid": None,
+           "create_time": None, "started": time.time(), "ended": None, "status": "starting", "exit_code": None,
+           **(extra or {})}
+    rec.pop("stop_requested", None)
+    with contextlib.suppress(FileNotFoundError):
+        (run_dir / EXIT_JSON).unlink()
+    with _locked(run_dir):
+        write_json_atomic(run_dir / RUN_JSON, rec)
+    env = {**os.environ, **plan.env()}
+    wrapper = [sys.executable, "-m", "epam_tui.core.runwrap", str(run_dir), "--", *plan.argv()]
+    with open(run_dir / STDOUT_LOG, "ab") as log:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        log.write(f"==> epam-tui {stamp}: {plan.preview()}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    env=env, cwd=plan.cwd(), start_new_session=True, close_fds=True)
+        except OSError as exc:
+            update_run(run_dir, status="failed", ended=time.time(), exit_reason=f"cannot start: {exc}")
+            raise RunError(f"cannot start the run: {exc}") from None
+    _CHILDREN[proc.pid] = proc
+    threading.Thread(target=_reap, args=(proc,), daemon=True, name=f"reap-{proc.pid}").start()
+    with _locked(run_dir):  # the wrapper may already have ended the run: keep its verdict
+        rec = read_run(run_dir) or rec
+        rec.update(pid=proc.pid, pgid=proc.pid, create_time=_create_time(proc.pid))
+        if rec.get("status") == "starting":
+            rec["status"] = "running"
+        write_json_atomic(run_dir / RUN_JSON, rec)
+    return finalize(run_dir)
+
+
+def launch(plan: lp.LaunchPlan, state: lp.GpuState, confirmed_busy: bool = False) -> dict:
+    """Pre-flight, then spawn; raises ``Refused`` with the failing checks."""
+    bad = lp.failures(lp.preflight(plan, state, live_runs(plan.root), confirmed_busy))
+    if bad:
+        raise Refused(bad)
+    return spawn(plan)
+
+
+# --------------------------------------------------------------------------------------------
+# stop
+
+
+def _tree(pid: int) -> list[Any]:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _gone(procs: Sequence[Any]) -> bool:
+    import psutil
+
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.Error:
+            continue
+    return True
+
+
+def _wait(rec: Mapping[str, Any], seen: dict[int, Any], timeout: float, poll: float) -> bool:
+    """Wait until every process ever seen in the run is gone; True if they went in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen.update({p.pid: p for p in members(rec)})
+        if _gone(list(seen.values())):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def stop(run_dir: str | Path, grace: float = 30.0, term_grace: float = 10.0, poll: float = 0.1) -> dict:
+    """SIGINT to the run's process group, SIGTERM after ``grace`` s, SIGKILL to every process of the
+    run after ``term_grace`` s more; the state becomes ``stopped`` with the time. Blocks; call it
+    from a worker."""
+    import psutil
+
+    run_dir = Path(run_dir)
+    rec = refresh(run_dir)
+    if rec is None:
+        raise RunError(f"{run_dir}: no run.json; not a run started by epam-tui")
+    if rec.get("status") != "running" or not run_alive(rec):
+        return rec
+    pid, pgid = int(rec["pid"]), int(rec.get("pgid") or rec["pid"])
+    update_run(run_dir, stop_requested=time.time())
+    seen = {p.pid: p for p in members(rec)}
+    last = signal.SIGKILL
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace)):
+        _signal_group(pgid, sig)
+        if _wait(rec, seen, wait, poll):
+            last = sig
+            break
+    else:
+        seen.update({p.pid: p for p in members(rec)})
+        for p in seen.values():  # includes workers in their own sessions (torchrun starts them so)
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        _wait(rec, seen, 5.0, poll)
+    deadline = time.monotonic() + 5.0
+    while is_alive(rec) and time.monotonic() < deadline:  # the wrapper writes exit.json, then exits
+        time.sleep(poll)
+    if is_alive(rec):
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    if read_exit(run_dir) is None:  # the wrapper was gone or stuck: nobody saw the exit code
+        write_exit(run_dir, None, last.name, time.time(), note="exit code unknown: the run's wrapper was gone")
+    rec = finalize(run_dir)
+    if rec.get("status") != "stopped":  # ended on its own while we signalled: keep its verdict
+        return rec
+    return update_run(run_dir, stopped_at=time.time())
+
+
+# --------------------------------------------------------------------------------------------
+# restart
+
+
+def restart(run_dir: str | Path, state: lp.GpuState | None = None, confirmed_busy: bool = False) -> dict:
+    """Start a stopped or failed run again in the same directory, with ``--resume auto``."""
+    run_dir = Path(run_dir)
+    rec = refresh(run_dir)
+    if rec is None:
+        raise RunError(f"{run_dir}: no run.json; only runs started by epam-tui can be restarted")
+    if rec.get("status") == "running" and run_alive(rec):
+        raise RunError(f"{rec.get('name')} is still running; stop it first")
+    launch_info = rec.get("launch") or {}
+    tmpl = launch_info.get("template")
+    if tmpl and not tmpl.get("resume_args"):
+        raise RunError(f"command template {tmpl.get('name')} has no resume_args; add them to its YAML to restart it")
+    live = [r for r in live_runs(run_dir.parent) if r.get("name") != rec.get("name")]
+    plan = lp.LaunchPlan.from_record(rec, resume=True)
+    if plan.distributed and not plan.rdzv_endpoint:
+        plan.port = lp.choose_port(int(r["port"]) for r in live if r.get("port"))
+    if tmpl and (plan.template.port or plan.port):
+        plan.port = plan.template.port or lp.choose_port(int(r["port"]) for r in live if r.get("port"))
+    state = lp.gpu_state() if state is None and not plan.cpu else (state or lp.GpuState([]))
+    checks = [lp.check_config(plan), lp.check_gpus(plan, state),
+              lp.check_busy(plan, state, lp.gpus_of_runs(live), confirmed_busy), lp.check_data(plan),
+              lp.check_port(plan, [int(r["port"]) for r in live if r.get("port")])]
+    bad = lp.failures(checks)
+    if bad:
+        raise Refused(bad)
+    attempt = {k: rec.get(k) for k in ("started", "ended", "status", "exit_code", "signal")}
+    history = [*(rec.get("history") or []), attempt]
+    return spawn(plan, {"id": rec.get("id") or uuid.uuid4().hex[:12], "history": history,
+                        "restarts": len(history)})
+
+
+# --------------------------------------------------------------------------------------------
+# Slurm
+
+
+def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch: str = "sbatch") -> dict:
+    """Write ``slurm.sbatch`` into the run dir and submit it; returns run.json with the job id."""
+    script = lp.slurm_script(plan, partition, gpus)
+    run_dir = plan.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "slurm.sbatch"
+    path.write_text(script, encoding="utf-8")
+    try:
+        out = subprocess.run([sbatch, "--parsable", str(path)], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise RunError(f"{sbatch} not found: is this a Slurm login node? The script is at {path} "
+                       f"(submit it with `sbatch {shlex.quote(str(path))}`)") from None
+    except subprocess.TimeoutExpired:
+        raise RunError(f"{sbatch} did not answer in 60 s; the script is at {path}") from None
+    if out.returncode != 0:
+        reason = (out.stderr or out.stdout).strip().splitlines()
+        raise RunError(f"sbatch refused the job: {reason[-1] if reason else out.returncode}; script: {path}")
+    job_id = out.stdout.strip().split(";")[0]
+    rec = {"id": uuid.uuid4().hex[:12], **plan.record(), "host": socket.gethostname(), "pid": None, "pgid": None,
+           "create_time": None, "started": time.time(), "ended": None, "status": "queued", "exit_code": None,
+           "slurm": {"job_id": job_id, "partition": partition, "script": str(path)}}
+    rec["argv"] = [sbatch, str(path)]
+    rec["env"] = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
+    with _locked(run_dir):
+        write_json_atomic(run_dir / RUN_JSON, rec)
+    return rec
