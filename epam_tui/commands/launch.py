@@ -4,7 +4,7 @@
                     [--headless] [--name NAME] [--root work_dirs] [--yes]
                     [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT] [--slurm PARTITION]
                     [--command TEMPLATE]
-    epam-tui launch --stop RUN_DIR | --restart RUN_DIR [--headless]
+    epam-tui launch --stop RUN_DIR | --restart RUN_DIR [--headless] | --follow RUN_DIR
 
 Without ``--headless`` (and with a TTY) it opens the launch screen. ``--dry-run`` prints the
 environment and argv that would run and exits 0. ``--headless`` launches, follows the run with
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "'bash tools/dist_train.sh {config} {nproc} --work-dir {work_dir}'")
     p.add_argument("--stop", metavar="RUN_DIR", help="stop a run: SIGINT, then SIGTERM, then SIGKILL")
     p.add_argument("--restart", metavar="RUN_DIR", help="start a stopped or failed run again with --resume auto")
+    p.add_argument("--follow", metavar="RUN_DIR", help="follow a running run headless (progress lines, its exit code)")
     p.add_argument("--grace", type=float, default=30.0, help="seconds between SIGINT and SIGTERM for --stop")
     return p
 
@@ -245,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
             rec = runs.stop(args.stop, grace=args.grace)
             print(f"{rec.get('name')}: {rec.get('status')} (exit code {rec.get('exit_code')})")
             return 0
+        if args.follow:
+            if runs.read_run(args.follow) is None:
+                return _fail(f"{args.follow}: no run.json; give a run directory started by epam-tui")
+            return _follow_detachable(Path(args.follow))
         if args.restart:
             rec = runs.restart(args.restart, confirmed_busy=args.yes)
             print(f"restarted {rec['name']} with --resume auto: {rec.get('display')}", flush=True)

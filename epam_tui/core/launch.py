@@ -195,16 +195,21 @@ def visible_state(devices: Sequence[Any], environ: Mapping[str, str] | None = No
 
 
 def gpu_state(backend: Any = None, environ: Mapping[str, str] | None = None) -> GpuState:
-    """Sample ``backend`` (default: ``open_backend("auto")``) once; no driver gives an error, not a crash."""
+    """Sample ``backend`` once (default: a fresh ``open_backend("auto")``, closed again); no driver
+    or a failing driver gives a state with ``error``, never an exception."""
     from epam_tui.core import gpus
 
+    owned = backend is None
     try:
-        backend = gpus.open_backend("auto") if backend is None else backend
+        backend = gpus.open_backend("auto") if owned else backend
         devices = list(backend.devices())
     except gpus.GpuUnavailable as exc:
         return visible_state([], environ, error=str(getattr(exc, "reason", exc)) or "no NVIDIA driver")
     except Exception as exc:  # a broken driver must not take the launcher down: report it, offer the CPU
         return visible_state([], environ, error=f"GPU query failed: {type(exc).__name__}: {exc}")
+    finally:
+        if owned and backend is not None:
+            backend.close()
     if not devices:
         return visible_state([], environ, error="NVML reports no GPU")
     return visible_state(devices, environ)
@@ -766,7 +771,7 @@ def check_busy(plan: LaunchPlan, state: GpuState, ours: Mapping[str, str], confi
     busy = [(g, busy_reasons(by_uuid.get(str(g.uuid), g), ours)) for g in plan.gpus]
     busy = [(g, r) for g, r in busy if r]
     if not busy:
-        return Check("busy", True, "picked GPUs are idle" if plan.gpus else "no GPU picked")
+        return Check("busy", True, "picked GPUs are idle" if plan.gpus else "CPU run: no GPU to share")
     text = "; ".join(f"GPU {g.index}: {', '.join(r)}" for g, r in busy)
     if confirmed:
         return Check("busy", True, f"confirmed busy {text}")

@@ -96,6 +96,7 @@ class LaunchScreen(Screen[str | None]):
         super().__init__(**kwargs)
         self.root = root
         self.backend = gpu_backend
+        self.owns_backend = gpu_backend is None  # opened by this screen: closed when it goes
         self.configs_dir = configs_dir
         given = list(configs or [])
         self.config_paths = given + [c for c in lp.find_configs(configs_dir) if c not in given]
@@ -132,7 +133,7 @@ class LaunchScreen(Screen[str | None]):
                 yield Label("Settings", classes="title")
                 yield Static("pick a config on the left", id="summary")
                 yield Label("Overrides  --set key=value ...  (Enter applies)", classes="title")
-                yield Input(shlex.join(self.overrides), placeholder="optimizer.lr=0.003 train.max_epochs=2",
+                yield Input(shlex.join(self.overrides), placeholder="e.g. optimizer.lr=0.003 train.max_epochs=2",
                             id="overrides", compact=True)
                 with Horizontal(id="name-row"):
                     yield Label("Run name ", classes="title")
@@ -160,9 +161,17 @@ class LaunchScreen(Screen[str | None]):
             self.query_one("#configs", OptionList).highlighted = self.config_paths.index(self.config)
         self.sample_gpus()
 
+    def on_unmount(self) -> None:
+        if self.owns_backend and self.backend is not None:
+            self.backend.close()
+
     # --- GPU sampling ------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="gpus")
     def sample_gpus(self) -> None:
+        if self.backend is None:  # opened once (NVML init), reused by every refresh
+            from epam_tui.core.gpus import open_backend
+
+            self.backend = open_backend("auto")
         state = lp.gpu_state(self.backend)
         live = runs.live_runs(self.root)
         initial = self._initial_picks(state, live) if self.state is None and self.initial_gpus != "cpu" else None
@@ -308,6 +317,7 @@ class LaunchScreen(Screen[str | None]):
         if generation != self.generation:
             return
         self.view = view
+        self.query_one("#name", Input).placeholder = f"default: {view.plan.name}" if view.plan else ""
         self.query_one("#summary", Static).update(self._summary_text(view.summary))
         self.query_one("#device", Static).update(self._device_text(view))
         self.query_one("#scaling", Static).update(self._scaling_text(view))

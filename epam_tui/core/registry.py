@@ -1,0 +1,292 @@
+"""Run discovery and live state: every run under a root, read from disk, incrementally.
+
+A run directory is one of:
+- ``epam``: ours (``scalars.jsonl`` first, ``train.log`` as fallback, ``status.json``, ``run.json``, ``exit.json``);
+- ``mmengine``: an MMEngine/MMAction2 work_dir (``<ts>/vis_data/scalars.json`` else ``<ts>/<ts>.log``; every
+  timestamp is read in order, so restarts join into one history);
+- ``epam-official``: the official EPAM-Net script's ``<YYYYmmdd_HHMMSS>.log``.
+
+``RunWatcher(path).poll()`` reads only what was appended since the last poll (``Tailer``); when a file
+was truncated or replaced the run's series is rebuilt from scratch, so points are never doubled.
+``load_run(path)`` is a one-shot ``RunWatcher`` (used by the headless commands and the checklist).
+
+RunData fields: ``path, name, kind, state, config, status, run, exit, store`` (a ``SeriesStore``:
+``store.columns()`` gives the train series by step as numpy arrays - lr, loss, loss_rgb, loss_pose,
+grad_norm, time, data_time, top1_acc; ``store.epoch_columns("val")`` the per-epoch val metrics,
+``store.epoch_columns("train_epoch")`` the per-epoch train loss/accuracy), ``checkpoints``,
+``iters_per_epoch``, ``max_epochs``, ``last_update``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from epam_tui.core.procs import is_alive
+from epam_tui.core.sources.parsers import SeriesStore, feed_epam_official, feed_json, feed_mmengine
+from epam_tui.core.tail import Tailer
+
+TS_DIR = re.compile(r"^\d{8}_\d{6}$")
+TS_LOG = re.compile(r"^\d{8}_\d{6}\.log$")
+STALL_FACTOR = 5.0
+FOREIGN_IDLE_S = 300.0
+
+
+def detect_kind(path: Path) -> str | None:
+    """'epam' | 'mmengine' | 'epam-official' | None."""
+    if not path.is_dir():
+        return None
+    names = {p.name for p in path.iterdir()}
+    if names & {"scalars.jsonl", "status.json", "run.json"} or ("train.log" in names and "config.yaml" in names):
+        return "epam"
+    if any(TS_DIR.match(n) and (path / n / "vis_data").is_dir() or TS_DIR.match(n) and (path / n / f"{n}.log").exists()
+           for n in names):
+        return "mmengine"
+    if any(TS_LOG.match(n) for n in names):
+        return "epam-official"
+    if "train.log" in names:
+        return "epam"
+    return None
+
+
+def discover(roots: list[Path] | Path) -> list[Path]:
+    """Run directories: each root itself if it is a run, else its subdirectories (two levels) that are."""
+    roots = [roots] if isinstance(roots, Path) else list(roots)
+    found: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if detect_kind(root):
+            found.append(root)
+            continue
+        if not root.is_dir():
+            continue
+        for child in sorted(root.iterdir()):
+            if detect_kind(child):
+                found.append(child)
+            elif child.is_dir():
+                found.extend(g for g in sorted(child.iterdir()) if detect_kind(g))
+    return found
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class RunData:
+    path: Path
+    name: str
+    kind: str
+    state: str = "unknown"
+    reason: str = ""
+    config: dict | None = None
+    status: dict | None = None
+    run: dict | None = None
+    exit: dict | None = None
+    store: SeriesStore = field(default_factory=SeriesStore)
+    checkpoints: list[str] = field(default_factory=list)
+    iters_per_epoch: int | None = None
+    max_epochs: int | None = None
+    last_update: float = 0.0
+
+    # ------------------------------------------------------------ summaries
+    @property
+    def last_step(self) -> int:
+        return max(self.store.train) if self.store.train else 0
+
+    @property
+    def last_epoch(self) -> int:
+        if self.status and self.status.get("epoch"):
+            return int(self.status["epoch"])
+        if self.store.train:
+            return int(self.store.train[self.last_step].get("epoch", 0))
+        return 0
+
+    @property
+    def latest_loss(self) -> float | None:
+        return self.store.train[self.last_step].get("loss") if self.store.train else None
+
+    @property
+    def best_top1(self) -> float | None:
+        vals = [v["acc/top1"] for v in self.store.val.values() if "acc/top1" in v]
+        return max(vals) if vals else None
+
+    @property
+    def median_step_time(self) -> float | None:
+        times = sorted(r["time"] for r in list(self.store.train.values())[-50:] if "time" in r)
+        return times[len(times) // 2] if times else None
+
+    @property
+    def total_iters(self) -> int | None:
+        if self.iters_per_epoch and self.max_epochs:
+            return self.iters_per_epoch * self.max_epochs
+        return None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        total, step = self.total_iters, self.median_step_time
+        if total is None or step is None or self.state not in ("running", "stalled"):
+            return None
+        return max(0.0, (total - self.last_step) * step)
+
+    @property
+    def gpus(self) -> str:
+        if self.run and self.run.get("gpus"):
+            return ",".join(str(g.get("index")) for g in self.run["gpus"])
+        if self.run and self.run.get("nproc"):
+            return f"cpu x{self.run['nproc']}"
+        return "-"
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "kind": self.kind, "state": self.state,
+                "reason": self.reason, "epoch": self.last_epoch, "max_epochs": self.max_epochs, "step": self.last_step,
+                "total_steps": self.total_iters, "loss": self.latest_loss, "best_top1": self.best_top1,
+                "eta_s": self.eta_seconds, "gpus": self.gpus, "bad_lines": self.store.bad}
+
+
+class RunWatcher:
+    """Keeps a RunData current by reading only appended bytes."""
+
+    def __init__(self, path: str | Path, now: float | None = None):
+        self.path = Path(path)
+        kind = detect_kind(self.path) or "epam"
+        self.data = RunData(self.path, self.path.name, kind)
+        self.tailers: dict[Path, Tailer] = {}
+        self._official_state: dict = {}
+        self._config_mtime: float | None = None
+        self._clock = now
+
+    # ------------------------------------------------------------ files of each kind
+    def _sources(self) -> list[tuple[Path, str]]:
+        p = self.path
+        if self.data.kind == "epam":
+            if (p / "scalars.jsonl").exists() or not (p / "train.log").exists():
+                return [(p / "scalars.jsonl", "json")]
+            return [(p / "train.log", "mmengine")]
+        if self.data.kind == "mmengine":
+            out = []
+            for ts in sorted(d for d in p.iterdir() if TS_DIR.match(d.name)):
+                js = ts / "vis_data" / "scalars.json"
+                out.append((js, "json") if js.exists() else (ts / f"{ts.name}.log", "mmengine"))
+            return out
+        return [(f, "official") for f in sorted(p.iterdir()) if TS_LOG.match(f.name)]
+
+    def poll(self) -> bool:
+        """Read what was appended; refresh status and state. True when anything new arrived."""
+        changed = False
+        sources = self._sources()
+        for path, _ in sources:
+            if path not in self.tailers:
+                self.tailers[path] = Tailer(path)
+        batches = []
+        for path, fmt in sources:
+            lines = self.tailers[path].read()
+            if self.tailers[path].reset:
+                return self._rebuild()
+            batches.append((lines, fmt))
+        for lines, fmt in batches:
+            if not lines:
+                continue
+            changed = True
+            if fmt == "json":
+                feed_json(self.data.store, lines)
+            elif fmt == "mmengine":
+                feed_mmengine(self.data.store, lines)
+            else:
+                feed_epam_official(self.data.store, lines, self._official_state)
+        self.data.store.bad += sum(t.skipped for t in self.tailers.values()) - getattr(self, "_skipped", 0)
+        self._skipped = sum(t.skipped for t in self.tailers.values())
+        changed |= self._refresh_meta(sources)
+        return changed
+
+    def _rebuild(self) -> bool:
+        self.data.store.clear()
+        self.tailers.clear()
+        self._official_state.clear()
+        self._skipped = 0
+        self.poll()
+        return True
+
+    def _refresh_meta(self, sources: list[tuple[Path, str]]) -> bool:
+        d, p = self.data, self.path
+        before = (d.state, d.status, d.exit)
+        d.status = _read_json(p / "status.json")
+        d.run = _read_json(p / "run.json")
+        d.exit = _read_json(p / "exit.json")
+        if d.run and d.run.get("name"):
+            d.name = str(d.run["name"])
+        self._load_config()
+        ckpt_dir = p / "checkpoints" if (p / "checkpoints").is_dir() else p
+        d.checkpoints = sorted(f.name for f in ckpt_dir.glob("*.pth"))
+        mtimes = [f.stat().st_mtime for f, _ in sources if f.exists()]
+        d.last_update = max(mtimes + [(d.status or {}).get("updated") or 0.0])
+        d.iters_per_epoch = (d.status or {}).get("iters_per_epoch") or d.store.iters_per_epoch
+        d.max_epochs = (d.status or {}).get("max_epochs") or ((d.config or {}).get("train") or {}).get("max_epochs")
+        d.state, d.reason = self._state()
+        return before != (d.state, d.status, d.exit)
+
+    def _load_config(self) -> None:
+        path = self.path / "config.yaml"
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self._config_mtime:
+            return
+        self._config_mtime = mtime
+        try:
+            from epam.config import ConfigError, load_config
+
+            self.data.config = load_config(path)
+        except Exception:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
+            try:
+                cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+                self.data.config = cfg if isinstance(cfg, dict) else None
+            except (OSError, yaml.YAMLError):
+                self.data.config = None
+
+    def _state(self) -> tuple[str, str]:
+        d = self.data
+        now = self._clock if self._clock is not None else time.time()
+        status_state = (d.status or {}).get("state")
+        if d.exit is not None:
+            code = d.exit.get("code")
+            if status_state == "stopped" or (d.run or {}).get("status") == "stopped":
+                return "stopped", f"exit code {code}"
+            if code == 0:
+                return "finished", "exit code 0"
+            return "failed", f"exit code {code}" + (f" ({d.exit.get('signal')})" if d.exit.get("signal") else "")
+        if status_state in ("finished", "failed", "stopped"):
+            return status_state, str((d.status or {}).get("exit_reason") or "")
+        pid_info = [(d.status or {}).get("pid"), (d.status or {}).get("create_time")]
+        if d.run and d.run.get("pid"):
+            pid_info = [d.run.get("pid"), d.run.get("create_time")]
+        if pid_info[0]:
+            if not is_alive(pid_info[0], pid_info[1]):
+                return "failed", "process gone without writing its end (killed?)"
+            median = d.median_step_time
+            if median and now - d.last_update > max(STALL_FACTOR * median, 30.0):
+                return "stalled", f"no new step for {now - d.last_update:.0f} s"
+            return "running", ""
+        if d.kind != "epam":
+            if d.max_epochs and d.store.val and max(d.store.val) >= d.max_epochs:
+                return "finished", ""
+            return ("running", "") if now - d.last_update < FOREIGN_IDLE_S else ("inactive", "no new lines")
+        return "unknown", ""
+
+
+def load_run(path: str | Path) -> RunData:
+    """Parse a run directory once (headless commands, checklist, report)."""
+    watcher = RunWatcher(path)
+    watcher.poll()
+    return watcher.data

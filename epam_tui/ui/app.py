@@ -1,0 +1,154 @@
+"""The epam-tui application: the monitor screen, plus launch / checklist / compare / help screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from epam_tui.core.gpus import GpuSampler, open_backend
+from epam_tui.ui.screens.monitor import MonitorScreen
+
+HELP = """\
+[b]epam-tui keys[/b]
+
+  up/down      select a run (mouse works too)
+  [ / ]        less / more loss smoothing (debiased EMA, TensorBoard's)
+  /            filter the log: plain text, or /regex/; Enter applies, Esc clears
+  f            follow the log on/off
+  r            rescan the run roots for new runs
+  n            new run: pick a config and GPUs, preview the command, launch
+  s            stop the selected run (SIGINT, then SIGTERM, then SIGKILL)
+  c            checklist of the selected run (before / during / after training)
+  v            compare all runs (loss, LR, accuracy, the seed's table)
+  ctrl+p       command palette
+  ?            this help        q  quit (runs keep training)
+
+Runs never depend on this program: quit it at any time and start it again; it rereads every run
+from disk. GPU utilisation comes from NVML: the share of time a kernel was running, not occupancy.
+Press any key to close."""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
+
+    def compose(self):
+        yield Static(HELP, id="help")
+
+    def on_key(self) -> None:
+        self.dismiss()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self):
+        yield Static(f"{self.question}\n\n[b]y[/b] yes   [b]n[/b] no", id="confirm")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class EpamTuiApp(App):
+    TITLE = "epam-tui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [Binding("question_mark", "help", "help", show=False)]
+
+    def __init__(self, root: Path | str | Iterable[Path | str] = "work_dirs", gpu_backend: Any = None,
+                 start: str = "monitor", launch_args: dict | None = None, poll_interval: float = 1.0):
+        super().__init__()
+        roots = [root] if isinstance(root, (str, Path)) else list(root)
+        self.roots = [Path(r) for r in roots]
+        self.gpu_backend = gpu_backend if gpu_backend is not None else open_backend("auto")
+        self.start = start
+        self.launch_args = launch_args or {}
+        self.monitor = MonitorScreen(self.roots, GpuSampler(self.gpu_backend), poll_interval)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.monitor)
+        if self.start == "launch":
+            self.action_launch()
+
+    # ------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_launch(self) -> None:
+        try:
+            from epam_tui.ui.screens.launch import LaunchScreen
+        except ImportError as exc:
+            self.notify(f"launcher unavailable: {exc}", severity="error")
+            return
+        args = {"gpu_backend": self.gpu_backend, "root": str(self.roots[0]), **self.launch_args}
+        self.push_screen(LaunchScreen(**args))
+
+    def open_run(self, run_dir: str | Path) -> None:
+        """Show a run (called by the launch screen after a launch)."""
+        while len(self.screen_stack) > 2 and self.screen is not self.monitor:
+            self.pop_screen()
+        if self.screen is not self.monitor and isinstance(self.screen, Screen) and self.screen in self.screen_stack:
+            self.pop_screen()
+        self.monitor.add_run(Path(run_dir))
+
+    def action_checklist(self) -> None:
+        if self.monitor.selected is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            from epam_tui.ui.screens.checklist import ChecklistScreen
+        except ImportError as exc:
+            self.notify(f"checklist unavailable: {exc}", severity="error")
+            return
+        self.push_screen(ChecklistScreen(self.monitor.selected))
+
+    def action_compare(self) -> None:
+        runs = list(self.monitor.watchers)
+        if len(runs) < 2:
+            self.notify("compare needs at least two runs", severity="warning")
+            return
+        try:
+            from epam_tui.ui.screens.compare import CompareScreen
+        except ImportError as exc:
+            self.notify(f"compare unavailable: {exc}", severity="error")
+            return
+        self.push_screen(CompareScreen(runs))
+
+    def action_stop_run(self) -> None:
+        run = self.monitor.current
+        if run is None or run.state not in ("running", "stalled"):
+            self.notify("the selected run is not running", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stop_worker(run.path)
+
+        self.push_screen(ConfirmScreen(f"Stop {run.name}? (SIGINT, then SIGTERM, then SIGKILL)"), answered)
+
+    def stop_worker(self, path: Path) -> None:
+        def stop() -> None:
+            from epam_tui.core.runs import stop as stop_run
+
+            try:
+                stop_run(path)
+                self.call_from_thread(self.notify, f"stopped {path.name}")
+            except Exception as exc:  # noqa: BLE001 - shown, never fatal
+                self.call_from_thread(self.notify, f"stop failed: {exc}", severity="error")
+
+        self.run_worker(stop, thread=True, group="stop")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New run", "Pick a config and GPUs, launch training", self.action_launch)
+        yield SystemCommand("Checklist", "Checklist of the selected run", self.action_checklist)
+        yield SystemCommand("Compare runs", "Overlay and tabulate all runs", self.action_compare)
+        yield SystemCommand("Stop run", "Stop the selected run", self.action_stop_run)
+        yield SystemCommand("Help", "Every key", self.action_help)
