@@ -220,9 +220,12 @@ class LaunchScreen(Screen[str | None]):
             if self.initial_gpus not in (None, "auto"):
                 return {str(g.uuid) for g in lp.pick_gpus(self.initial_gpus, state) or []}, None
             count = self.cpu_nproc or lp.recipe_gpus(self.config, self.overrides)
-            return {str(g.uuid) for g in lp.auto_gpus(state, count, live) or []}, None
         except lp.LaunchError as exc:
             return set(), str(exc)
+        try:
+            return {str(g.uuid) for g in lp.auto_gpus(state, count, live) or []}, None
+        except lp.LaunchError:
+            return set(), "every GPU is busy: select one (space, then confirm) or press c to train on the CPU"
 
     # --- events ------------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#configs")
@@ -300,10 +303,9 @@ class LaunchScreen(Screen[str | None]):
                                          overrides=overrides, name=name, root=self.root, live=live,
                                          template=template, **self.multi)
                 view.checks = lp.preflight(view.plan, self.state, live, confirmed_busy=self._confirmed(picks, live))
-            if view.summary is not None and view.summary.cfg is not None:
+            if view.plan is not None and view.summary is not None and view.summary.cfg is not None:
                 base = lp.summarize(config, lp.without_lr_override(overrides)).cfg or view.summary.cfg
-                procs = view.plan.nproc if view.plan else max(1, len(picks))
-                view.scale = lp.scaling(base, procs, self.multi["nnodes"])
+                view.scale = lp.scaling(base, view.plan.nproc, self.multi["nnodes"])
         except lp.LaunchError as exc:
             view.error = str(exc)
         self.app.call_from_thread(self._show_view, view, generation)
