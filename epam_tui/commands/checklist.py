@@ -1,0 +1,42 @@
+"""`epam-tui checklist RUN [--json] [--target 0.9]`: the checklist verdicts; exit 1 if any fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from epam_tui.core.registry import detect_kind
+
+MARK = {"pass": "PASS", "fail": "FAIL", "pending": "....", "unknown": " ?? "}
+PHASES = (("before", "Before training"), ("during", "During training"), ("after", "After training"))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="epam-tui checklist", description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--target", type=float, default=0.90, help="val top-1 target as a fraction (default 0.90)")
+    args = parser.parse_args(argv)
+    if detect_kind(Path(args.run)) is None:
+        print(f"epam-tui checklist: {args.run}: not a run directory (expected scalars.jsonl or train.log)", file=sys.stderr)
+        return 2
+    from epam_tui.core.checks import evaluate
+
+    results = evaluate(args.run, args.target)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=1))
+    else:
+        print(f"checklist for {args.run}")
+        for phase, title in PHASES:
+            print(f"\n{title}")
+            for r in (r for r in results if r.phase == phase):
+                manual = ""
+                if r.manual:
+                    manual = f"  [ticked{': ' + r.manual['note'] if r.manual.get('note') else ''}]" if r.manual.get("tick") \
+                        else (f"  [note: {r.manual['note']}]" if r.manual.get("note") else "")
+                print(f"  [{MARK[r.effective]}] {r.title}: {r.evidence}{manual}")
+        counts = {v: sum(r.effective == v for r in results) for v in MARK}
+        print(f"\n{counts['pass']} pass, {counts['fail']} fail, {counts['pending']} pending, {counts['unknown']} unknown")
+    return 1 if any(r.effective == "fail" for r in results) else 0

@@ -1,0 +1,46 @@
+"""Manual ticks and notes of the checklist, in the run's ``checklist.yaml`` (automatic verdicts are
+recomputed, never stored as truth)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def load_store(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "checklist.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {"items": {}}
+    return data if isinstance(data, dict) else {"items": {}}
+
+
+def save_store(run_dir: str | Path, data: dict[str, Any]) -> None:
+    path = Path(run_dir) / "checklist.yaml"
+    tmp = path.with_name(".checklist.yaml.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def set_item(run_dir: str | Path, item_id: str, tick: bool | None = None, note: str | None = None) -> dict[str, Any]:
+    data = load_store(run_dir)
+    items = data.setdefault("items", {})
+    entry = items.setdefault(item_id, {"tick": False, "note": ""})
+    if tick is not None:
+        entry["tick"] = bool(tick)
+    if note is not None:
+        entry["note"] = note
+    entry["time"] = time.time()
+    save_store(run_dir, data)
+    return entry
+
+
+def record(run_dir: str | Path, key: str, value: Any) -> None:
+    """Store a non-item record (``verify`` result, ``rerun`` path)."""
+    data = load_store(run_dir)
+    data[key] = value
+    save_store(run_dir, data)

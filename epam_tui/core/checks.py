@@ -1,0 +1,293 @@
+"""The training checklist: pure rules over a run's series, and ``evaluate(run_dir)``.
+
+Each item has an automatic verdict (pass / fail / pending / unknown) with its evidence and, where it
+points at a place, the step or epoch. Manual ticks and notes (``checklist_store``) override
+"unknown"/"pending" and are shown next to the automatic verdict.
+
+Definitions used:
+- loss jump: a step-to-step change larger than ``k`` (6) robust deviations (1.4826 x MAD) of the changes
+  in the preceding window (50 records); the trend is the least-squares slope of log(loss) against step;
+- LR follows the schedule: every logged lr within 1% of ``epam.schedule.expected_lr`` at its step;
+- val accuracy improving: every epoch-to-epoch drop of val top-1 is listed;
+- train-val gap: last epoch's mean train top-1 minus its val top-1, in points (< 3 passes);
+- best checkpoint: a checkpoint file exists for the epoch with the highest val top-1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from epam_tui.core.registry import RunData, load_run
+
+PASS, FAIL, PENDING, UNKNOWN = "pass", "fail", "pending", "unknown"
+CKPT_EPOCH = re.compile(r"(?:^|_)epoch_(\d+)\.pth$")
+
+
+@dataclass
+class CheckResult:
+    id: str
+    phase: str  # before | during | after
+    title: str
+    verdict: str
+    evidence: str
+    where: dict | None = None
+    manual: dict | None = field(default=None)
+
+    @property
+    def effective(self) -> str:
+        """The verdict a reader acts on: a manual tick settles unknown/pending."""
+        if self.manual and self.manual.get("tick") and self.verdict in (UNKNOWN, PENDING):
+            return PASS
+        return self.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "effective": self.effective}
+
+
+# ------------------------------------------------------------------------------ pure rules
+
+
+def loss_jumps(losses: np.ndarray, k: float = 6.0, window: int = 50) -> list[int]:
+    """Indices i where |loss[i] - loss[i-1]| exceeds k robust deviations of the previous window's changes."""
+    y = np.asarray(losses, dtype=float)
+    d = np.diff(y)
+    out = []
+    for i in range(len(d)):
+        if not math.isfinite(d[i]):
+            out.append(i + 1)
+            continue
+        prev = d[max(0, i - window):i]
+        prev = prev[np.isfinite(prev)]
+        if len(prev) < 5:
+            continue
+        med = np.median(prev)
+        mad = 1.4826 * np.median(np.abs(prev - med))
+        if abs(d[i] - med) > k * max(mad, 1e-12) and abs(d[i]) > 1e-6 * max(1.0, abs(y[i])):
+            out.append(i + 1)
+    return out
+
+
+def loss_trend(steps: np.ndarray, losses: np.ndarray) -> float | None:
+    """Least-squares slope of log(loss) per 1,000 steps (negative: decreasing)."""
+    x, y = np.asarray(steps, dtype=float), np.asarray(losses, dtype=float)
+    keep = np.isfinite(y) & (y > 0)
+    if keep.sum() < 3:
+        return None
+    return float(np.polyfit(x[keep], np.log(y[keep]), 1)[0] * 1000)
+
+
+def check_loss_smooth(steps: np.ndarray, losses: np.ndarray) -> CheckResult:
+    title = "loss decreasing smoothly (no jumps, negative trend)"
+    if len(losses) < 8:
+        return CheckResult("loss_smooth", "during", title, PENDING, f"only {len(losses)} logged steps so far")
+    jumps = loss_jumps(losses)
+    slope = loss_trend(steps, losses)
+    where = {"step": int(steps[jumps[0]])} if jumps else None
+    trend = "n/a" if slope is None else f"{slope:+.3f} log-loss per 1k steps"
+    if jumps:
+        at = ", ".join(str(int(steps[j])) for j in jumps[:5])
+        return CheckResult("loss_smooth", "during", title, FAIL, f"{len(jumps)} jump(s) at step {at}; trend {trend}", where)
+    if slope is None or slope >= 0:
+        return CheckResult("loss_smooth", "during", title, FAIL, f"no downward trend ({trend})")
+    return CheckResult("loss_smooth", "during", title, PASS, f"no jumps in {len(losses)} steps; trend {trend}")
+
+
+def check_lr_schedule(cfg: dict | None, steps: np.ndarray, lrs: np.ndarray, iters_per_epoch: int | None,
+                      tolerance: float = 0.01) -> CheckResult:
+    title = "LR follows the configured schedule (within 1%)"
+    if not cfg or not iters_per_epoch or "scheduler" not in cfg:
+        return CheckResult("lr_schedule", "during", title, UNKNOWN, "schedule unknown (no readable config.yaml)")
+    if len(lrs) == 0:
+        return CheckResult("lr_schedule", "during", title, PENDING, "no lr logged yet")
+    from epam.schedule import expected_lr
+
+    worst, worst_step = 0.0, None
+    for step, lr in zip(steps, lrs):
+        if not math.isfinite(lr):
+            continue
+        exp = expected_lr(cfg, int(step) - 1, int(iters_per_epoch))
+        rel = abs(lr - exp) / max(abs(exp), 1e-12)
+        if rel > worst:
+            worst, worst_step = rel, int(step)
+    kind = cfg["scheduler"].get("type", "?")
+    shape = f"{kind}" + (f" from {cfg['optimizer']['lr']:g} to {cfg['scheduler'].get('eta_min', 0):g}"
+                         if kind == "CosineAnnealingLR" else "")
+    evidence = f"{len(lrs)} logged values vs expected {shape}; worst deviation {100 * worst:.3f}%"
+    if worst > tolerance:
+        return CheckResult("lr_schedule", "during", title, FAIL, evidence + f" at step {worst_step}", {"step": worst_step})
+    return CheckResult("lr_schedule", "during", title, PASS, evidence)
+
+
+def check_val_improving(epochs: np.ndarray, acc: np.ndarray) -> CheckResult:
+    title = "val accuracy improving each epoch"
+    if len(acc) < 2:
+        return CheckResult("val_improving", "during", title, PENDING, f"{len(acc)} validation(s) so far")
+    drops = [(int(epochs[i]), acc[i - 1], acc[i]) for i in range(1, len(acc)) if acc[i] < acc[i - 1]]
+    if drops:
+        text = "; ".join(f"epoch {e}: {100 * a:.1f} -> {100 * b:.1f}" for e, a, b in drops[:5])
+        return CheckResult("val_improving", "during", title, FAIL, f"{len(drops)} drop(s): {text}", {"epoch": drops[0][0]})
+    return CheckResult("val_improving", "during", title, PASS, f"non-decreasing over {len(acc)} epochs")
+
+
+def check_target(acc: np.ndarray, target: float, finished: bool) -> CheckResult:
+    title = f"val top-1 reached the target ({100 * target:.0f}%)"
+    if len(acc) == 0:
+        return CheckResult("target", "after", title, PENDING, "no validation yet")
+    best = float(np.nanmax(acc))
+    if best >= target:
+        return CheckResult("target", "after", title, PASS, f"best val top-1 {100 * best:.1f}%")
+    return CheckResult("target", "after", title, FAIL if finished else PENDING, f"best val top-1 {100 * best:.1f}% so far")
+
+
+def check_gap(train_acc: float | None, val_acc: float | None, limit_points: float = 3.0) -> CheckResult:
+    title = f"train-val gap below {limit_points:g} points"
+    if train_acc is None or val_acc is None:
+        return CheckResult("gap", "after", title, PENDING, "needs an epoch with both train and val accuracy")
+    gap = 100 * (train_acc - val_acc)
+    verdict = PASS if gap < limit_points else FAIL
+    return CheckResult("gap", "after", title, verdict, f"train {100 * train_acc:.1f}% vs val {100 * val_acc:.1f}%: gap {gap:+.1f} points")
+
+
+def check_best_checkpoint(val_epochs: np.ndarray, acc: np.ndarray, checkpoints: list[str]) -> CheckResult:
+    title = "best checkpoint saved (for the epoch of the best val top-1)"
+    if len(acc) == 0:
+        return CheckResult("best_ckpt", "after", title, PENDING, "no validation yet")
+    best_epoch = int(val_epochs[int(np.nanargmax(acc))])
+    saved = {int(m.group(1)) for name in checkpoints if (m := CKPT_EPOCH.search(name))}
+    if best_epoch in saved:
+        names = [n for n in checkpoints if (m := CKPT_EPOCH.search(n)) and int(m.group(1)) == best_epoch]
+        return CheckResult("best_ckpt", "after", title, PASS, f"epoch {best_epoch}: {', '.join(names)}", {"epoch": best_epoch})
+    return CheckResult("best_ckpt", "after", title, FAIL,
+                       f"best val top-1 at epoch {best_epoch}, but checkpoints exist only for epochs "
+                       f"{sorted(saved) or 'none'}", {"epoch": best_epoch})
+
+
+def check_reproducible(run: RunData, rerun: RunData | None, tol_points: float = 1.0) -> CheckResult:
+    """Same config and seed: final val top-1 within ``tol_points`` and the mean loss of the last epoch within 5%.
+
+    Why these tolerances: CPU runs with a fixed seed are bit-identical (tested), but cuDNN kernels with
+    ``deterministic: false`` and different GPU counts change the order of floating-point sums, which moves
+    accuracy by a few tenths of a point on NTU60-size validation sets.
+    """
+    title = "reproducible (a rerun with the same config and seed matches)"
+    if rerun is None:
+        return CheckResult("reproducible", "after", title, PENDING, "no rerun recorded (launch one from the checklist)")
+    a, b = run.store.epoch_columns("val"), rerun.store.epoch_columns("val")
+    if "acc/top1" not in a or "acc/top1" not in b or not len(b["acc/top1"]):
+        return CheckResult("reproducible", "after", title, PENDING, f"rerun {rerun.name} has no validation yet")
+    fa, fb = float(a["acc/top1"][-1]), float(b["acc/top1"][-1])
+    la, lb = run.store.epoch_columns("train_epoch"), rerun.store.epoch_columns("train_epoch")
+    loss_a = float(la["train/loss"][-1]) if "train/loss" in la else math.nan
+    loss_b = float(lb["train/loss"][-1]) if "train/loss" in lb else math.nan
+    loss_ok = not (math.isfinite(loss_a) and math.isfinite(loss_b)) or abs(loss_a - loss_b) <= 0.05 * abs(loss_a)
+    ok = abs(fa - fb) * 100 <= tol_points and loss_ok
+    return CheckResult("reproducible", "after", title, PASS if ok else FAIL,
+                       f"final val top-1 {100 * fa:.2f}% vs rerun {100 * fb:.2f}%; last-epoch loss {loss_a:.4f} vs {loss_b:.4f}")
+
+
+# ------------------------------------------------------------------------------ before training
+
+
+def check_config(cfg_path: Path) -> tuple[CheckResult, dict | None]:
+    title = "config exists and validates"
+    from epam.config import ConfigError, load_config
+
+    if not cfg_path.exists():
+        return CheckResult("config", "before", title, FAIL, f"{cfg_path} not found"), None
+    try:
+        cfg = load_config(cfg_path)
+    except ConfigError as exc:
+        return CheckResult("config", "before", title, FAIL, "; ".join(exc.problems[:3])), None
+    return CheckResult("config", "before", title, PASS, f"{cfg_path} is valid"), cfg
+
+
+def check_data(cfg: dict | None) -> CheckResult:
+    title = "data paths exist"
+    if not cfg:
+        return CheckResult("data", "before", title, UNKNOWN, "no valid config")
+    d = cfg["data"]
+    missing = [p for p in (d["ann_file"], d["video_root"]) if not Path(p).exists()]
+    if missing:
+        return CheckResult("data", "before", title, FAIL, f"missing: {', '.join(missing)}")
+    videos = list(Path(d["video_root"]).glob("*"))[:5]
+    return CheckResult("data", "before", title, PASS, f"{d['ann_file']} and {d['video_root']} exist "
+                       f"({len(videos)} sampled entries present)")
+
+
+def check_workdir(run_dir: Path) -> CheckResult:
+    title = "work dir writable"
+    ok = os.access(run_dir if run_dir.exists() else run_dir.parent, os.W_OK)
+    free = shutil.disk_usage(run_dir if run_dir.exists() else run_dir.parent).free / 2**30
+    return CheckResult("workdir", "before", title, PASS if ok else FAIL, f"{run_dir} ({free:.1f} GiB free)")
+
+
+def check_gpus(run: RunData) -> CheckResult:
+    title = "GPUs available (selected ones exist)"
+    gpus = (run.run or {}).get("gpus") or []
+    if not gpus:
+        nproc = (run.run or {}).get("nproc")
+        return CheckResult("gpus", "before", title, UNKNOWN if not nproc else PASS,
+                           "CPU run" if nproc else "no launch record (run.json) - tick by hand")
+    from epam_tui.core.gpus import GpuSampler
+
+    snap = GpuSampler().sample()
+    if snap.error:
+        return CheckResult("gpus", "before", title, UNKNOWN, f"cannot check now: {snap.error}")
+    present = {g.uuid for g in snap.devices}
+    gone = [g for g in gpus if g.get("uuid") not in present]
+    if gone:
+        return CheckResult("gpus", "before", title, FAIL, f"not present now: {', '.join(str(g.get('index')) for g in gone)}")
+    return CheckResult("gpus", "before", title, PASS, f"GPUs {', '.join(str(g.get('index')) for g in gpus)} present")
+
+
+def check_verify(record: dict | None) -> CheckResult:
+    title = "interface check `epam verify` passed"
+    if not record:
+        return CheckResult("verify", "before", title, UNKNOWN, "not run yet (press v in the checklist, or run epam verify)")
+    return CheckResult("verify", "before", title, PASS if record.get("ok") else FAIL, str(record.get("message", "")))
+
+
+# ------------------------------------------------------------------------------ a whole run
+
+
+def evaluate(run_dir: str | Path, target: float = 0.90) -> list[CheckResult]:
+    """Every checklist item for a run directory, with manual ticks merged."""
+    from epam_tui.core.checklist_store import load_store
+
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    store = load_store(run_dir)
+    cfg_path = Path((run.run or {}).get("config") or run_dir / "config.yaml")
+    config_check, cfg = check_config(cfg_path if cfg_path.exists() else run_dir / "config.yaml")
+    cfg = cfg or run.config
+    train = run.store.columns(("lr", "loss"))
+    val = run.store.epoch_columns("val")
+    tep = run.store.epoch_columns("train_epoch")
+    acc = val.get("acc/top1", np.array([]))
+    finished = run.state in ("finished", "failed", "stopped")
+    last_train = float(tep["train/top1"][-1]) if "train/top1" in tep and len(tep["train/top1"]) else None
+    last_val = float(acc[-1]) if len(acc) else None
+    rerun = load_run(store["rerun"]) if store.get("rerun") and Path(store["rerun"]).exists() else None
+    results = [
+        config_check, check_gpus(run), check_data(cfg), check_workdir(run_dir), check_verify(store.get("verify")),
+        check_loss_smooth(train["step"], train["loss"]),
+        check_lr_schedule(cfg, train["step"], train["lr"], run.iters_per_epoch),
+        CheckResult("gpu_util", "during", "GPU utilisation above 80% on the run's GPUs", UNKNOWN,
+                    "watch the GPU panel (NVML utilisation = share of time a kernel was running, not occupancy)"),
+        check_val_improving(val.get("epoch", np.array([])), acc),
+        check_target(acc, target, finished),
+        check_gap(last_train, last_val),
+        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints),
+        check_reproducible(run, rerun),
+    ]
+    for item in results:
+        item.manual = (store.get("items") or {}).get(item.id)
+    return results
