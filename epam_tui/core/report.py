@@ -1,0 +1,96 @@
+"""End-of-run report: Markdown with checklist verdicts, the comparison table, diagnoses, and PNG
+charts (loss, LR with the expected curve, accuracy) drawn with matplotlib (the optional `report` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from epam_tui.core.checks import evaluate
+from epam_tui.core.compare import config_diff, format_table, run_row
+from epam_tui.core.diagnose import diagnose
+from epam_tui.core.registry import RunData, load_run
+from epam_tui.core.series import ema_debiased
+
+
+def _charts(runs: list[RunData], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, run in enumerate(runs):
+        t = run.store.columns(("loss",))
+        ax.plot(t["step"], t["loss"], color=f"C{i}", alpha=0.25, linewidth=0.8)
+        ax.plot(t["step"], ema_debiased(t["loss"], 0.6), color=f"C{i}", label=f"{run.name} (EMA 0.6)")
+    ax.set(xlabel="step", ylabel="loss", title="training loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=110)
+    names.append("loss.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, run in enumerate(runs):
+        t = run.store.columns(("lr",))
+        ax.plot(t["step"], t["lr"], "o", color=f"C{i}", markersize=2.5, label=f"{run.name} logged")
+        if run.config and run.iters_per_epoch:
+            try:
+                from epam.schedule import expected_curve
+
+                xs, ys = expected_curve(run.config, int(run.iters_per_epoch), 600)
+                ax.plot(xs, ys, "--", color=f"C{i}", linewidth=1, label=f"{run.name} expected")
+            except Exception:  # noqa: BLE001 - foreign config: no expected curve
+                pass
+    ax.set(xlabel="step", ylabel="learning rate", title="learning rate (logged vs expected)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "lr.png", dpi=110)
+    names.append("lr.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, run in enumerate(runs):
+        v = run.store.epoch_columns("val")
+        t = run.store.epoch_columns("train_epoch")
+        if "acc/top1" in v:
+            ax.plot(v["epoch"], 100 * v["acc/top1"], "-o", color=f"C{i}", label=f"{run.name} val top-1")
+        if "train/top1" in t:
+            ax.plot(t["epoch"], 100 * t["train/top1"], ":", color=f"C{i}", label=f"{run.name} train top-1")
+    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy per epoch")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "accuracy.png", dpi=110)
+    names.append("accuracy.png")
+    plt.close(fig)
+    return names
+
+
+def write_report(run_dirs: list[str | Path], out_dir: str | Path, target: float = 0.90) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [load_run(p) for p in run_dirs]
+    lines = ["# Training report", "", f"Runs: {', '.join(f'`{r.path}` ({r.state})' for r in runs)}", ""]
+    lines += ["## Comparison", "", format_table([run_row(r) for r in runs]), ""]
+    diff = config_diff(runs) if len(runs) > 1 else []
+    if diff:
+        lines += ["### Config differences", "", "| key | " + " | ".join(r.name for r in runs) + " |",
+                  "|---|" + "---|" * len(runs)]
+        lines += [f"| {k} | " + " | ".join(str(v) for v in vals) + " |" for k, vals in diff]
+        lines.append("")
+    for run in runs:
+        lines += [f"## {run.name}", "", "### Checklist", ""]
+        for r in evaluate(run.path, target):
+            lines.append(f"- **{r.effective.upper()}** ({r.phase}) {r.title}: {r.evidence}")
+        found = diagnose(run, target)
+        lines += ["", "### Diagnosis", ""]
+        lines += [f"- **{d.kind}**: {d.evidence}; remedies: {', '.join(m.name for m in d.remedies)}" for d in found] \
+            or ["- nothing to diagnose"]
+        lines.append("")
+    lines += ["## Charts", ""] + [f"![{n}]({n})" for n in _charts(runs, out)]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
