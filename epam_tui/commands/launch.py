@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from epam_tui.core import launch as lp
 from epam_tui.core import runs
+from epam_tui.core.procs import tail_lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +143,7 @@ def follow(run_dir: str | Path, poll: float = 1.0, out: Callable[[str], Any] = p
     rec = runs.read_run(run_dir) or {}
     ours = rec.get("source", "epam") == "epam"
     stream = run_dir / ("scalars.jsonl" if ours else runs.STDOUT_LOG)
-    offset, log_offset = 0, (run_dir / runs.STDOUT_LOG).stat().st_size if ours else 0
+    offset = 0
     while True:
         rec = runs.refresh(run_dir) or rec
         ended = rec.get("status") in runs.ENDED
@@ -153,9 +154,8 @@ def follow(run_dir: str | Path, poll: float = 1.0, out: Callable[[str], Any] = p
         if ended:
             break
         time.sleep(poll)
-    if ours and rec.get("status") == "failed":
-        tail, _ = _new_lines(run_dir / runs.STDOUT_LOG, log_offset)
-        for text in tail[-15:]:
+    if ours and rec.get("status") == "failed":  # why: the end of the processes' own output
+        for text in tail_lines(run_dir / runs.STDOUT_LOG, 15):
             out(f"| {text}")
     code = rec.get("exit_code")
     out(f"{rec.get('name')}: {rec.get('status')} (exit code {code}{', ' + rec['signal'] if rec.get('signal') else ''})"

@@ -568,7 +568,7 @@ class LaunchPlan:
         """The copy-paste form: ``VAR=value ... torchrun ...``."""
         env = {k: v for k, v in self.env().items() if k != "PYTHONUNBUFFERED"}
         line = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        cwd = f"cd {shlex.quote(self.template.cwd)} && " if self.template is not None and self.template.cwd else ""
+        cwd = f"cd {shlex.quote(self.cwd())} && " if self.cwd() else ""
         return f"{cwd}{line} {shlex.join(self.display_argv())}"
 
     def cwd(self) -> str | None:

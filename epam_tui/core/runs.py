@@ -3,15 +3,15 @@
 A run is a directory (``docs/run_directory.md``). ``spawn`` writes ``run.json`` and starts
 ``python -m epam_tui.core.runwrap RUN_DIR -- ARGV`` in a new session (so the run outlives the TUI)
 with stdout/stderr appended to ``stdout.log``; the wrapper writes ``exit.json`` when the command
-ends and folds it into ``run.json``. Every read-modify-write of ``run.json`` holds an ``flock`` and
-replaces the file atomically, so the launcher, the wrapper and a stop never lose each other's fields.
+ends and folds it into ``run.json``. The run-file helpers live in ``runwrap`` (so the wrapper that
+stays resident for the whole run imports nothing heavy); every read-modify-write of ``run.json``
+holds an ``flock`` and replaces the file atomically, so the launcher, the wrapper and a stop never
+lose each other's fields.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import shlex
 import signal
@@ -22,15 +22,24 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from epam_tui.core import launch as lp
+from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are part of this module's API
+    ENDED,
+    EXIT_JSON,
+    RUN_JSON,
+    finalize,
+    locked,
+    read_exit,
+    read_json,
+    read_run,
+    update_run,
+    write_exit,
+    write_json_atomic,
+)
 
-RUN_JSON = "run.json"
-EXIT_JSON = "exit.json"
 STDOUT_LOG = "stdout.log"
-LOCK = ".run.json.lock"
-ENDED = ("finished", "failed", "stopped")
 
 
 class RunError(Exception):
@@ -43,91 +52,6 @@ class Refused(RunError):
     def __init__(self, checks: Sequence[lp.Check]):
         self.checks = list(checks)
         super().__init__("; ".join(c.message for c in self.checks))
-
-
-# --------------------------------------------------------------------------------------------
-# files
-
-
-def read_json(path: str | Path) -> dict | None:
-    """A JSON object from ``path``, or None when missing or unreadable."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    with open(Path(run_dir) / LOCK, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def read_run(run_dir: str | Path) -> dict | None:
-    return read_json(Path(run_dir) / RUN_JSON)
-
-
-def read_exit(run_dir: str | Path) -> dict | None:
-    return read_json(Path(run_dir) / EXIT_JSON)
-
-
-def update_run(run_dir: str | Path, **fields: Any) -> dict:
-    """Merge ``fields`` into run.json under the lock; returns the new record."""
-    run_dir = Path(run_dir)
-    with _locked(run_dir):
-        rec = read_run(run_dir) or {}
-        rec.update(fields)
-        write_json_atomic(run_dir / RUN_JSON, rec)
-    return rec
-
-
-def write_exit(run_dir: str | Path, code: int | None, sig: str | None, ended: float, **extra: Any) -> None:
-    """exit.json; ``code`` is None only when nobody could observe the ending (the wrapper was gone)."""
-    data = {"code": None if code is None else int(code), "ended": ended, "signal": sig, **extra}
-    write_json_atomic(Path(run_dir) / EXIT_JSON, data)
-
-
-def _folded(rec: dict, ended: Mapping[str, Any] | None) -> dict | None:
-    """``rec`` with the ending from exit.json, or None when there is nothing to fold in."""
-    if ended is None or rec.get("status") in ENDED:
-        return None
-    code = ended.get("code")
-    status = "stopped" if rec.get("stop_requested") else ("finished" if code == 0 else "failed")
-    return {**rec, "status": status, "exit_code": code, "ended": ended.get("ended"), "signal": ended.get("signal")}
-
-
-def finalize(run_dir: str | Path) -> dict:
-    """Fold exit.json into run.json (status finished / failed / stopped, exit code, end time).
-
-    Reads without writing when there is nothing to fold, so a read-only run dir (another user's)
-    can be inspected; if it cannot be written, the folded record is returned all the same.
-    """
-    run_dir = Path(run_dir)
-    rec = read_run(run_dir) or {}
-    if _folded(rec, read_exit(run_dir)) is None:
-        return rec
-    try:
-        with _locked(run_dir):
-            rec = read_run(run_dir) or {}
-            folded = _folded(rec, read_exit(run_dir))
-            if folded is not None:
-                write_json_atomic(run_dir / RUN_JSON, folded)
-                rec = folded
-    except OSError:
-        rec = _folded(rec, read_exit(run_dir)) or rec
-    return rec
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +159,7 @@ def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
     rec.pop("stop_requested", None)
     with contextlib.suppress(FileNotFoundError):
         (run_dir / EXIT_JSON).unlink()
-    with _locked(run_dir):
+    with locked(run_dir):
         write_json_atomic(run_dir / RUN_JSON, rec)
     env = {**os.environ, **plan.env()}
     wrapper = [sys.executable, "-m", "epam_tui.core.runwrap", str(run_dir), "--", *plan.argv()]
@@ -251,7 +175,7 @@ def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
             raise RunError(f"cannot start the run: {exc}") from None
     _CHILDREN[proc.pid] = proc
     threading.Thread(target=_reap, args=(proc,), daemon=True, name=f"reap-{proc.pid}").start()
-    with _locked(run_dir):  # the wrapper may already have ended the run: keep its verdict
+    with locked(run_dir):  # the wrapper may already have ended the run: keep its verdict
         rec = read_run(run_dir) or rec
         rec.update(pid=proc.pid, pgid=proc.pid, create_time=_create_time(proc.pid))
         if rec.get("status") == "starting":
@@ -413,6 +337,6 @@ def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch:
            "slurm": {"job_id": job_id, "partition": partition, "script": str(path)}}
     rec["argv"] = [sbatch, str(path)]
     rec["env"] = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
-    with _locked(run_dir):
+    with locked(run_dir):
         write_json_atomic(run_dir / RUN_JSON, rec)
     return rec

@@ -4,6 +4,9 @@ The launcher starts this tiny wrapper in a new session (it leads the run's proce
 wrapper starts the command as its child, waits, then writes ``exit.json`` and folds the ending into
 ``run.json``. So a TUI that quit, or was never the parent, still learns the exit code.
 
+It also holds the run-file helpers (``run.json`` under an ``flock``, atomic writes, ``exit.json``)
+that ``runs`` re-exports, so this process, resident for the whole run, imports nothing heavy.
+
 The wrapper survives the SIGINT/SIGTERM that a stop sends to the whole group: it catches them with a
 no-op handler (not ``SIG_IGN``, which the child would inherit; caught signals reset to default on
 exec), so the command gets them with their default meaning and the wrapper stays to record the end.
@@ -11,13 +14,111 @@ exec), so the command gets them with their default meaning and the wrapper stays
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Iterator, Mapping
 
 USAGE = "usage: python -m epam_tui.core.runwrap RUN_DIR -- COMMAND [ARGS...]"
+RUN_JSON = "run.json"
+EXIT_JSON = "exit.json"
+LOCK = ".run.json.lock"
+ENDED = ("finished", "failed", "stopped")
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def read_json(path: str | Path) -> dict | None:
+    """A JSON object from ``path``, or None when missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    with open(Path(run_dir) / LOCK, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_run(run_dir: str | Path) -> dict | None:
+    return read_json(Path(run_dir) / RUN_JSON)
+
+
+def read_exit(run_dir: str | Path) -> dict | None:
+    return read_json(Path(run_dir) / EXIT_JSON)
+
+
+def update_run(run_dir: str | Path, **fields: Any) -> dict:
+    """Merge ``fields`` into run.json under the lock; returns the new record."""
+    run_dir = Path(run_dir)
+    with locked(run_dir):
+        rec = read_run(run_dir) or {}
+        rec.update(fields)
+        write_json_atomic(run_dir / RUN_JSON, rec)
+    return rec
+
+
+def write_exit(run_dir: str | Path, code: int | None, sig: str | None, ended: float, **extra: Any) -> None:
+    """exit.json; ``code`` is None only when nobody could observe the ending (the wrapper was gone)."""
+    data = {"code": None if code is None else int(code), "ended": ended, "signal": sig, **extra}
+    write_json_atomic(Path(run_dir) / EXIT_JSON, data)
+
+
+def _folded(rec: dict, ended: Mapping[str, Any] | None) -> dict | None:
+    """``rec`` with the ending from exit.json, or None when there is nothing to fold in."""
+    if ended is None or rec.get("status") in ENDED:
+        return None
+    code = ended.get("code")
+    status = "stopped" if rec.get("stop_requested") else ("finished" if code == 0 else "failed")
+    return {**rec, "status": status, "exit_code": code, "ended": ended.get("ended"), "signal": ended.get("signal")}
+
+
+def finalize(run_dir: str | Path) -> dict:
+    """Fold exit.json into run.json (status finished / failed / stopped, exit code, end time).
+
+    Reads without writing when there is nothing to fold, so a read-only run dir (another user's)
+    can be inspected; if it cannot be written, the folded record is returned all the same.
+    """
+    run_dir = Path(run_dir)
+    rec = read_run(run_dir) or {}
+    if _folded(rec, read_exit(run_dir)) is None:
+        return rec
+    try:
+        with locked(run_dir):
+            rec = read_run(run_dir) or {}
+            folded = _folded(rec, read_exit(run_dir))
+            if folded is not None:
+                write_json_atomic(run_dir / RUN_JSON, folded)
+                rec = folded
+    except OSError:
+        rec = _folded(rec, read_exit(run_dir)) or rec
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# the wrapper
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -37,8 +138,6 @@ def exit_info(returncode: int) -> tuple[int, str | None]:
 
 def run(run_dir: Path, command: list[str]) -> int:
     """Run ``command`` (inherits cwd, env, stdout/stderr), then write exit.json and update run.json."""
-    from epam_tui.core import runs
-
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _ignore)
     try:
@@ -48,8 +147,8 @@ def run(run_dir: Path, command: list[str]) -> int:
         code, sig_name = 127, None
     else:
         code, sig_name = exit_info(proc.wait())
-    runs.write_exit(run_dir, code, sig_name, time.time())
-    runs.finalize(run_dir)
+    write_exit(run_dir, code, sig_name, time.time())
+    finalize(run_dir)
     return code
 
 

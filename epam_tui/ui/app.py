@@ -23,6 +23,7 @@ HELP = """\
   r            rescan the run roots for new runs
   n            new run: pick a config and GPUs, preview the command, launch
   s            stop the selected run (SIGINT, then SIGTERM, then SIGKILL)
+  R            restart a stopped or failed run with --resume auto
   c            checklist of the selected run (before / during / after training)
   v            compare all runs (loss, LR, accuracy, the seed's table)
   ctrl+p       command palette
@@ -133,6 +134,23 @@ class EpamTuiApp(App):
 
         self.push_screen(ConfirmScreen(f"Stop {run.name}? (SIGINT, then SIGTERM, then SIGKILL)"), answered)
 
+    def action_restart_run(self) -> None:
+        run = self.monitor.current
+        if run is None or run.state not in ("stopped", "failed"):
+            self.notify("only a stopped or failed run can be restarted", severity="warning")
+            return
+
+        def restart() -> None:
+            from epam_tui.core.runs import restart as restart_run
+
+            try:
+                restart_run(run.path)
+                self.call_from_thread(self.notify, f"restarted {run.name} with --resume auto")
+            except Exception as exc:  # noqa: BLE001 - shown, never fatal
+                self.call_from_thread(self.notify, f"restart failed: {exc}", severity="error")
+
+        self.run_worker(restart, thread=True, group="restart")
+
     def stop_worker(self, path: Path) -> None:
         def stop() -> None:
             from epam_tui.core.runs import stop as stop_run
@@ -151,4 +169,5 @@ class EpamTuiApp(App):
         yield SystemCommand("Checklist", "Checklist of the selected run", self.action_checklist)
         yield SystemCommand("Compare runs", "Overlay and tabulate all runs", self.action_compare)
         yield SystemCommand("Stop run", "Stop the selected run", self.action_stop_run)
+        yield SystemCommand("Restart run", "Resume a stopped or failed run", self.action_restart_run)
         yield SystemCommand("Help", "Every key", self.action_help)

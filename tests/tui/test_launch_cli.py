@@ -83,6 +83,17 @@ def test_headless_follows_and_exits_with_the_run_code(tmp_path, no_gpus, capsys)
     assert "hl: failed (exit code 3)" in out
 
 
+def test_follow_of_a_failed_run_shows_why(tmp_path, capsys):
+    cfg = make_config(tmp_path)
+    plan = lp.make_plan(str(cfg), lp.GpuState([]), gpus="cpu", root=str(tmp_path / "wd"), name="bad",
+                        entry=(str(FAKE_TRAINER), "--exit", "2"))
+    runs.spawn(plan)
+    assert cmd.main(["--follow", str(plan.run_dir)]) == 2
+    out = capsys.readouterr().out
+    assert f"| fake trainer: config={cfg}" in out and "bad: failed (exit code 2)" in out
+    assert cmd.main(["--follow", str(tmp_path)]) == 2 and "no run.json" in capsys.readouterr().err
+
+
 def test_follow_prints_progress_from_scalars(tmp_path):
     cfg = make_config(tmp_path)
     cpu = lp.GpuState([], error="none")

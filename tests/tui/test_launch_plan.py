@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 import subprocess
@@ -125,7 +126,7 @@ def test_cpu_processes_default_to_the_recipe(tmp_path):
     cfg = make_config(tmp_path, "two.yaml")
     cfg.write_text(cfg.read_text() + "train:\n  gpus: 2\n")
     plan = lp.make_plan(str(cfg), lp.GpuState([], error="no driver"), root="wd")
-    assert plan.nproc == min(2, __import__("os").cpu_count()) and plan.cpu
+    assert plan.nproc == min(2, os.cpu_count()) and plan.cpu
     plan = lp.make_plan(str(cfg), lp.GpuState([]), gpus="cpu", nproc=3, root="wd")
     assert plan.nproc == 3 and "--nproc_per_node=3" in plan.argv()
 
@@ -157,6 +158,7 @@ def test_example_templates_load_and_render():
     plan = lp.make_plan("cfg.py", lp.visible_state(FOUR, {}), gpus="2,3", template=mm, root="wd", name="mm")
     assert plan.argv()[:4] == ["bash", "tools/dist_train.sh", "cfg.py", "2"]
     assert plan.env()["PORT"] == str(plan.port) and plan.env()["CUDA_VISIBLE_DEVICES"] == "2,3"
+    assert plan.preview().startswith(f"cd {os.path.expanduser('~/mmaction2')} && CUDA_DEVICE_ORDER=PCI_BUS_ID ")
     assert lp.load_template("echo {config}").name == "custom"
     with pytest.raises(lp.LaunchError, match="no such template"):
         lp.load_template("nonexistent_template")
@@ -276,7 +278,7 @@ def test_preflight_refuses_an_unwritable_work_dir(tmp_path):
     assert "already exists" in _failing(lp.preflight(taken, lp.visible_state(FOUR, {})))["work_dir"]
 
 
-@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes anywhere")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
 def test_preflight_refuses_a_read_only_work_dir(tmp_path):
     (tmp_path / "ro").mkdir(mode=0o500)
     plan = _plan(tmp_path, gpus="0", root=str(tmp_path / "ro"))

@@ -3,9 +3,11 @@ concurrent ports, resume, a foreign command writing MMEngine logs, refusals, met
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -172,13 +174,38 @@ def test_foreign_command_writes_an_mmengine_work_dir(tmp_path):
     assert (plan.run_dir / "last_checkpoint").exists() and runs.read_run(plan.run_dir)["status"] == "finished"
 
 
-def test_launch_refuses_before_creating_anything(tmp_path):
+def _refusal_case(cause, tmp_path, stack):
+    """(plan, gpu state) that pre-flight must refuse for ``cause``."""
+    two = lp.visible_state([gpu(0), gpu(1)], {})
     cfg = make_config(tmp_path)
-    plan = lp.make_plan(str(cfg), CPU, root=str(tmp_path / "wd"), name="bad", overrides=["train.max_epochs=0"])
-    with pytest.raises(runs.Refused) as info:
-        runs.launch(plan, CPU)
-    assert [c.key for c in info.value.checks] == ["config"] and "max_epochs" in str(info.value)
-    assert not plan.run_dir.exists()
+    kw = {"root": str(tmp_path / "wd"), "name": "refused"}
+    if cause == "config":
+        return lp.make_plan(str(cfg), CPU, overrides=["train.max_epochs=0"], **kw), CPU
+    if cause == "gpus":
+        return lp.make_plan(str(cfg), two, gpus="1", **kw), lp.visible_state([gpu(0)], {})
+    if cause == "data":
+        return lp.make_plan(str(make_config(tmp_path, ann_file=tmp_path / "gone.pkl")), CPU, **kw), CPU
+    if cause == "work_dir":
+        (tmp_path / "file").write_text("x")
+        return lp.make_plan(str(cfg), CPU, **{**kw, "root": str(tmp_path / "file" / "wd")}), CPU
+    plan = lp.make_plan(str(cfg), two, gpus="0,1", **kw)
+    sock = stack.enter_context(socket.socket())
+    sock.bind(("127.0.0.1", plan.port))
+    sock.listen()
+    return plan, two
+
+
+@pytest.mark.parametrize("cause, words", [
+    ("config", "train.max_epochs: must be >= 1"), ("gpus", "GPU 1"), ("data", "gone.pkl not found"),
+    ("work_dir", "is a file, not a directory"), ("port", "is in use on this host"),
+])
+def test_launch_refuses_each_preflight_failure_before_creating_anything(tmp_path, cause, words):
+    with contextlib.ExitStack() as stack:
+        plan, state = _refusal_case(cause, tmp_path, stack)
+        with pytest.raises(runs.Refused) as info:
+            runs.launch(plan, state)
+    assert [c.key for c in info.value.checks] == [cause] and words in str(info.value)
+    assert "\n" not in str(info.value) and not (tmp_path / "wd").exists()
 
 
 def test_a_missing_program_is_a_failed_run_not_a_crash(tmp_path):

@@ -78,7 +78,7 @@ class LaunchScreen(Screen[str | None]):
     ]
     DEFAULT_CSS = """
     LaunchScreen #body { height: 1fr; }
-    LaunchScreen #left { width: 38; min-width: 24; }
+    LaunchScreen #left { width: 30%; min-width: 22; max-width: 38; }
     LaunchScreen #configs { height: 1fr; }
     LaunchScreen #right { width: 1fr; padding: 0 1; }
     LaunchScreen .title { text-style: bold; color: $accent; margin-top: 1; }
@@ -150,11 +150,12 @@ class LaunchScreen(Screen[str | None]):
         yield Footer()
 
     def _short(self, path: str) -> str:
-        """A config as the picker shows it: relative to the configs folder when inside it."""
+        """A config as the picker shows it: relative to the configs folder when inside it, no .yaml."""
         try:
-            return str(Path(path).resolve().relative_to(Path(self.configs_dir).resolve()))
+            shown = str(Path(path).resolve().relative_to(Path(self.configs_dir).resolve()))
         except ValueError:
-            return path
+            shown = path
+        return shown[:-5] if shown.endswith(".yaml") else shown
 
     def on_mount(self) -> None:
         if self.config in self.config_paths:

@@ -20,7 +20,7 @@ from epam_tui.core.registry import RunData, RunWatcher, discover
 from epam_tui.core.tail import Tailer
 from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
 
-STATE_STYLE = {"running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
+STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
                "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
 LOG_KEEP = 5000
 
@@ -79,6 +79,7 @@ class MonitorScreen(Screen):
         Binding("c", "app.checklist", "checklist"),
         Binding("v", "app.compare", "compare"),
         Binding("s", "app.stop_run", "stop run"),
+        Binding("R", "app.restart_run", "restart", show=False),
         Binding("r", "rescan", "rescan"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
