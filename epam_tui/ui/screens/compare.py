@@ -1,0 +1,60 @@
+"""Compare runs: the seed's table, overlays of loss, LR and val accuracy with a stable colour per run,
+and the config differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from epam_tui.core.compare import config_diff, format_table, run_row
+from epam_tui.core.registry import load_run
+from epam_tui.core.series import downsample_minmax, ema_debiased
+
+COLOURS = ["cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white"]
+
+
+class CompareScreen(Screen):
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "back")]
+
+    def __init__(self, run_dirs: list[str | Path]):
+        super().__init__()
+        self.runs = [load_run(p) for p in run_dirs]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(format_table([run_row(r) for r in self.runs]), id="cmp-table")
+        with Horizontal(id="cmp-charts"):
+            yield PlotextPlot(id="cmp-loss")
+            yield PlotextPlot(id="cmp-lr")
+            yield PlotextPlot(id="cmp-val")
+        diff = config_diff(self.runs)
+        yield Static("config differences: " + ("; ".join(f"{k}: " + " | ".join(map(repr, v)) for k, v in diff)
+                                               if diff else "none"), id="cmp-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        loss, lr, val = (self.query_one(f"#cmp-{n}", PlotextPlot).plt for n in ("loss", "lr", "val"))
+        loss.title("loss (EMA 0.6)")
+        lr.title("lr")
+        val.title("val top-1 %")
+        for i, run in enumerate(self.runs):
+            colour = COLOURS[i % len(COLOURS)]
+            t = run.store.columns(("loss", "lr"))
+            keep = np.isfinite(t["loss"])
+            if keep.any():
+                x, y = downsample_minmax(t["step"][keep], ema_debiased(t["loss"][keep], 0.6), 60)
+                loss.plot(x.tolist(), y.tolist(), color=colour, label=run.name, marker="braille")
+            if len(t["lr"]):
+                x, y = downsample_minmax(t["step"], t["lr"], 60)
+                lr.plot(x.tolist(), y.tolist(), color=colour, label=run.name, marker="braille")
+            v = run.store.epoch_columns("val")
+            if "acc/top1" in v:
+                val.plot(v["epoch"].tolist(), (100 * v["acc/top1"]).tolist(), color=colour, label=run.name,
+                         marker="braille")
