@@ -114,13 +114,21 @@ MM_LINE = re.compile(rb"Epoch\((train|val)\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]\s+(.*
 MM_PAIR = re.compile(rb"([A-Za-z_][\w/]*): (\d+ days?, [\d:]+|\S+)")
 
 
+_KEYS: dict[bytes, str] = {}
+
+
 def _pairs(rest: bytes) -> dict[str, float]:
     out = {}
     for key, value in MM_PAIR.findall(rest):
+        if key == b"eta":
+            continue
+        name = _KEYS.get(key)
+        if name is None:
+            name = _KEYS.setdefault(key, key.decode())
         try:
-            out[key.decode()] = float(value)
+            out[name] = float(value)  # float() parses bytes directly
         except ValueError:
-            continue  # eta and other non-numbers
+            continue  # other non-numbers
     return out
 
 
