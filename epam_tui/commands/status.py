@@ -7,14 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from epam_tui.core.registry import discover, load_run
-
-
-def fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+from epam_tui.core.registry import discover, fmt_eta, load_run
 
 
 def fmt_pct(value: float | None) -> str:

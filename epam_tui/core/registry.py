@@ -285,6 +285,14 @@ class RunWatcher:
         return "unknown", ""
 
 
+def fmt_eta(seconds: float | None) -> str:
+    """h:mm:ss, or "-" when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 def load_run(path: str | Path) -> RunData:
     """Parse a run directory once (headless commands, checklist, report)."""
     watcher = RunWatcher(path)

@@ -20,18 +20,22 @@ def _charts(runs: list[RunData], out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = []
+    names: list[str] = []
+
+    def save(fig, ax, name: str, xlabel: str, ylabel: str, title: str) -> None:
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        names.append(name)
+        plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, run in enumerate(runs):
         t = run.store.columns(("loss",))
         ax.plot(t["step"], t["loss"], color=f"C{i}", alpha=0.25, linewidth=0.8)
         ax.plot(t["step"], ema_debiased(t["loss"], 0.6), color=f"C{i}", label=f"{run.name} (EMA 0.6)")
-    ax.set(xlabel="step", ylabel="loss", title="training loss")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss.png", dpi=110)
-    names.append("loss.png")
-    plt.close(fig)
+    save(fig, ax, "loss.png", "step", "loss", "training loss")
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, run in enumerate(runs):
@@ -45,12 +49,7 @@ def _charts(runs: list[RunData], out: Path) -> list[str]:
                 ax.plot(xs, ys, "--", color=f"C{i}", linewidth=1, label=f"{run.name} expected")
             except Exception:  # noqa: BLE001 - foreign config: no expected curve
                 pass
-    ax.set(xlabel="step", ylabel="learning rate", title="learning rate (logged vs expected)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "lr.png", dpi=110)
-    names.append("lr.png")
-    plt.close(fig)
+    save(fig, ax, "lr.png", "step", "learning rate", "learning rate (logged vs expected)")
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, run in enumerate(runs):
@@ -60,12 +59,7 @@ def _charts(runs: list[RunData], out: Path) -> list[str]:
             ax.plot(v["epoch"], 100 * v["acc/top1"], "-o", color=f"C{i}", label=f"{run.name} val top-1")
         if "train/top1" in t:
             ax.plot(t["epoch"], 100 * t["train/top1"], ":", color=f"C{i}", label=f"{run.name} train top-1")
-    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy per epoch")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=110)
-    names.append("accuracy.png")
-    plt.close(fig)
+    save(fig, ax, "accuracy.png", "epoch", "accuracy (%)", "accuracy per epoch")
     return names
 
 

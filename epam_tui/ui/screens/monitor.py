@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 
 from epam_tui.core.alerts import AlertTracker
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
-from epam_tui.core.registry import RunData, RunWatcher, discover
+from epam_tui.core.registry import RunData, RunWatcher, discover, fmt_eta
 from epam_tui.core.tail import Tailer
 from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
 
@@ -30,13 +30,6 @@ def progress_bar(done: int, total: int | None, width: int = 10) -> str:
         return " " * width
     filled = int(width * min(1.0, done / total))
     return "█" * filled + "░" * (width - filled)
-
-
-def fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None) -> str:
@@ -188,7 +181,7 @@ class MonitorScreen(Screen):
                 "name": s["name"][:30], "kind": s["kind"], "state": state,
                 "epoch": f"{s['epoch']}/{s['max_epochs'] or '?'}",
                 "progress": f"{progress_bar(s['step'], s['total_steps'])} {s['step']}/{s['total_steps'] or '?'}",
-                "eta": fmt_eta(s["eta_s"]), "loss": "" if s["loss"] is None else f"{s['loss']:.4f}",
+                "eta": fmt_eta(s["eta_s"]) if s["eta_s"] is not None else "", "loss": "" if s["loss"] is None else f"{s['loss']:.4f}",
                 "best": "" if s["best_top1"] is None else f"{100 * s['best_top1']:.1f}%", "gpus": s["gpus"],
             }
             key = str(path)
