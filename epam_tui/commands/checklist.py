@@ -1,4 +1,7 @@
-"""`epam-tui checklist RUN [--json] [--target 0.9]`: the checklist verdicts; exit 1 if any fails."""
+"""`epam-tui checklist RUN [--json] [--target 0.9] [--verify]`: the checklist verdicts; exit 1 if any fails.
+
+``--verify`` first runs ``epam verify`` on the run's config (in a subprocess) and records the result
+in the run's ``checklist.yaml``."""
 
 from __future__ import annotations
 
@@ -18,12 +21,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--target", type=float, default=0.90, help="val top-1 target as a fraction (default 0.90)")
+    parser.add_argument("--verify", action="store_true", help="run `epam verify` on the run's config and record it")
     args = parser.parse_args(argv)
     if detect_kind(Path(args.run)) is None:
         print(f"epam-tui checklist: {args.run}: not a run directory (expected scalars.jsonl or train.log)", file=sys.stderr)
         return 2
     from epam_tui.core.checks import evaluate
 
+    if args.verify:
+        from epam_tui.core.checklist_store import record
+        from epam_tui.core.checks import run_verify
+
+        config = Path(args.run) / "config.yaml"
+        if not config.exists():
+            print(f"epam-tui checklist: {config} not found; cannot run epam verify", file=sys.stderr)
+            return 2
+        print(f"running epam verify {config} ...", file=sys.stderr)
+        record(args.run, "verify", run_verify(config))
     results = evaluate(args.run, args.target)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=1))

@@ -5,8 +5,8 @@ points at a place, the step or epoch. Manual ticks and notes (``checklist_store`
 "unknown"/"pending" and are shown next to the automatic verdict.
 
 Definitions used:
-- loss jump: a step-to-step change larger than ``k`` (6) robust deviations (1.4826 x MAD) of the changes
-  in the preceding window (50 records); the trend is the least-squares slope of log(loss) against step;
+- loss jump: a step-to-step change larger than ``k`` (6) robust deviations (1.4826 x MAD, floored by the
+  scaled mean absolute deviation when the MAD is 0) of the changes in the preceding window (50 records); the trend is the least-squares slope of log(loss) against step;
 - LR follows the schedule: every logged lr within 1% of ``epam.schedule.expected_lr`` at its step;
 - val accuracy improving: every epoch-to-epoch drop of val top-1 is listed;
 - train-val gap: last epoch's mean train top-1 minus its val top-1, in points (< 3 passes);
@@ -15,6 +15,7 @@ Definitions used:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -69,8 +70,11 @@ def loss_jumps(losses: np.ndarray, k: float = 6.0, window: int = 50) -> list[int
         if len(prev) < 5:
             continue
         med = np.median(prev)
-        mad = 1.4826 * np.median(np.abs(prev - med))
-        if abs(d[i] - med) > k * max(mad, 1e-12) and abs(d[i]) > 1e-6 * max(1.0, abs(y[i])):
+        dev = np.abs(prev - med)
+        # 1.4826 MAD; when half the changes are identical the MAD is 0, then the mean absolute deviation
+        # (x 1.2533, also consistent for normal noise) keeps ordinary changes from counting as jumps
+        scale = max(1.4826 * float(np.median(dev)), 1.2533 * float(np.mean(dev)), 1e-12)
+        if abs(d[i] - med) > k * scale and abs(d[i]) > 1e-6 * max(1.0, abs(y[i])):
             out.append(i + 1)
     return out
 
@@ -144,7 +148,9 @@ def check_target(acc: np.ndarray, target: float, finished: bool) -> CheckResult:
     best = float(np.nanmax(acc))
     if best >= target:
         return CheckResult("target", "after", title, PASS, f"best val top-1 {100 * best:.1f}%")
-    return CheckResult("target", "after", title, FAIL if finished else PENDING, f"best val top-1 {100 * best:.1f}% so far")
+    if finished:
+        return CheckResult("target", "after", title, FAIL, f"best val top-1 {100 * best:.1f}% (run ended)")
+    return CheckResult("target", "after", title, PENDING, f"best val top-1 {100 * best:.1f}% so far")
 
 
 def check_gap(train_acc: float | None, val_acc: float | None, limit_points: float = 3.0) -> CheckResult:
@@ -156,18 +162,124 @@ def check_gap(train_acc: float | None, val_acc: float | None, limit_points: floa
     return CheckResult("gap", "after", title, verdict, f"train {100 * train_acc:.1f}% vs val {100 * val_acc:.1f}%: gap {gap:+.1f} points")
 
 
-def check_best_checkpoint(val_epochs: np.ndarray, acc: np.ndarray, checkpoints: list[str]) -> CheckResult:
+LOG_SAVED = re.compile(r"Saving checkpoint at (\d+) epochs")
+LOG_BEST = re.compile(r"The best checkpoint with ([0-9.]+) \S+ at (\d+) epoch is saved to (\S+?)\.?$")
+
+
+def parse_checkpoint_log(lines: list[str]) -> tuple[set[int], int | None]:
+    """From train.log lines: the epochs whose checkpoint was saved, and the epoch of the last best save."""
+    saved: set[int] = set()
+    best = None
+    for line in lines:
+        if m := LOG_SAVED.search(line):
+            saved.add(int(m.group(1)))
+        elif m := LOG_BEST.search(line.rstrip()):
+            best = int(m.group(2))
+    return saved, best
+
+
+def check_best_checkpoint(val_epochs: np.ndarray, acc: np.ndarray, checkpoints: list[str],
+                          log_lines: list[str] | None = None) -> CheckResult:
+    """The epoch of the best val top-1 (judged from the data, not a file name) has a checkpoint file;
+    when train.log names the best save, it must be that epoch too."""
     title = "best checkpoint saved (for the epoch of the best val top-1)"
     if len(acc) == 0:
         return CheckResult("best_ckpt", "after", title, PENDING, "no validation yet")
     best_epoch = int(val_epochs[int(np.nanargmax(acc))])
     saved = {int(m.group(1)) for name in checkpoints if (m := CKPT_EPOCH.search(name))}
+    logged, log_best = parse_checkpoint_log(log_lines or [])
+    where = {"epoch": best_epoch}
+    if log_best is not None and log_best != best_epoch:
+        return CheckResult("best_ckpt", "after", title, FAIL,
+                           f"train.log saved the best at epoch {log_best}, but val top-1 peaks at epoch {best_epoch}", where)
     if best_epoch in saved:
         names = [n for n in checkpoints if (m := CKPT_EPOCH.search(n)) and int(m.group(1)) == best_epoch]
-        return CheckResult("best_ckpt", "after", title, PASS, f"epoch {best_epoch}: {', '.join(names)}", {"epoch": best_epoch})
+        seen = " (train.log agrees)" if log_best == best_epoch or best_epoch in logged else ""
+        return CheckResult("best_ckpt", "after", title, PASS, f"epoch {best_epoch}: {', '.join(names)}{seen}", where)
     return CheckResult("best_ckpt", "after", title, FAIL,
                        f"best val top-1 at epoch {best_epoch}, but checkpoints exist only for epochs "
-                       f"{sorted(saved) or 'none'}", {"epoch": best_epoch})
+                       f"{sorted(saved) or 'none'}", where)
+
+
+def load_check(path: str | Path, timeout: float = 300.0) -> tuple[bool, str]:
+    """Whether a checkpoint loads with ``torch.load(weights_only=True)``, in a subprocess (never torch here)."""
+    import subprocess
+    import sys
+
+    code = "import sys, torch; torch.load(sys.argv[1], map_location='cpu', weights_only=True); print('ok')"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"{Path(path).name}: load timed out after {timeout:.0f} s"
+    if proc.returncode == 0:
+        return True, f"{Path(path).name} loads (weights_only=True)"
+    return False, f"{Path(path).name}: " + ((proc.stderr.strip().splitlines() or ["load failed"])[-1])
+
+
+NVML_CAVEAT = "NVML utilisation = share of time a kernel was running, not SM occupancy"
+
+
+def check_gpu_util(samples: list[float], window: int = 60, threshold: float = 80.0) -> CheckResult:
+    """Mean of the last ``window`` utilisation samples (percent) above ``threshold``."""
+    title = f"GPU utilisation above {threshold:.0f}% on the run's GPUs"
+    vals = np.asarray([v for v in samples if v is not None], dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if len(vals) == 0:
+        return CheckResult("gpu_util", "during", title, UNKNOWN,
+                           f"no utilisation samples recorded for this run - watch the GPU panel ({NVML_CAVEAT})")
+    recent = vals[-window:]
+    mean = float(recent.mean())
+    verdict = PASS if mean > threshold else FAIL
+    return CheckResult("gpu_util", "during", title, verdict,
+                       f"mean {mean:.0f}% over the last {len(recent)} samples (min {recent.min():.0f}%); {NVML_CAVEAT}")
+
+
+def util_samples(run_dir: Path) -> list[float]:
+    """GPU utilisation samples (percent) of a run from ``gpu_util.jsonl`` or ``events.jsonl`` records
+    carrying ``util`` (a number, or a list with one value per GPU, averaged)."""
+    import json
+
+    out: list[float] = []
+    for name in ("gpu_util.jsonl", "events.jsonl"):
+        try:
+            lines = (run_dir / name).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            util = rec.get("util") if isinstance(rec, dict) else None
+            if isinstance(util, (int, float)):
+                out.append(float(util))
+            elif isinstance(util, list) and util and all(isinstance(u, (int, float)) for u in util):
+                out.append(float(np.mean(util)))
+        if out:
+            break
+    return out
+
+
+def run_verify(config: str | Path, timeout: float = 900.0) -> dict[str, Any]:
+    """Run ``epam verify CONFIG --json`` in a subprocess (torch stays out of this process) and return
+    ``{ok, message, failed_check, time, config}`` for ``checklist.yaml``."""
+    import subprocess
+    import sys
+    import time
+
+    argv = [sys.executable, "-m", "epam.cli", "verify", str(config), "--json", "--no-macs"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "message": f"epam verify timed out after {timeout:.0f} s", "time": time.time(),
+                "config": str(config)}
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        entry = {"ok": bool(result["ok"]), "message": str(result.get("message", "")),
+                 "failed_check": result.get("failed_check")}
+    except (ValueError, IndexError, KeyError, TypeError):
+        entry = {"ok": False, "message": (proc.stderr.strip().splitlines() or ["epam verify failed"])[-1]}
+    return {**entry, "time": time.time(), "config": str(config)}
 
 
 def check_reproducible(run: RunData, rerun: RunData | None, tol_points: float = 1.0) -> CheckResult:
@@ -209,17 +321,54 @@ def check_config(cfg_path: Path) -> tuple[CheckResult, dict | None]:
     return CheckResult("config", "before", title, PASS, f"{cfg_path} is valid"), cfg
 
 
-def check_data(cfg: dict | None) -> CheckResult:
-    title = "data paths exist"
+def sample_entries(ann_file: Path, n: int = 5) -> tuple[list[str] | None, str]:
+    """The first ``n`` ``frame_dir`` names of the annotation pickle, parsed with the restricted
+    unpickler of ``epam.data.safe_pickle`` (torch-free); (None, why) when it cannot be read."""
+    try:
+        from epam.data.safe_pickle import safe_load
+    except ImportError as exc:
+        return None, f"annotation not parsed ({exc}); existence checked only"
+    try:
+        data = safe_load(ann_file)
+    except Exception as exc:  # noqa: BLE001 - DataError or a foreign file: one line
+        return None, f"annotation unreadable: {str(exc).splitlines()[0]}"
+    entries = data.get("annotations") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        return None, "annotation has no list of entries"
+    return [str(e.get("frame_dir")) for e in entries[:n] if isinstance(e, dict)], f"{len(entries)} entries"
+
+
+def rgb_present(video_root: Path, frame_dir: str, rgb_source: str = "video") -> bool:
+    """Whether the video file (or frame folder) of ``frame_dir`` exists, with the trainer's naming."""
+    from epam.data.video import FRAME_PATTERN, rgb_candidates
+
+    return any(p.is_file() or (p.is_dir() and (p / FRAME_PATTERN.format(1)).is_file())
+               for p in rgb_candidates(video_root, frame_dir, rgb_source))
+
+
+def check_data(cfg: dict | None, base: Path | None = None, sample: int = 5) -> CheckResult:
+    """ann_file and video_root exist, and the RGB of the first ``sample`` entries is present."""
+    title = "data paths exist (and a sample of entries is readable)"
     if not cfg:
         return CheckResult("data", "before", title, UNKNOWN, "no valid config")
     d = cfg["data"]
-    missing = [p for p in (d["ann_file"], d["video_root"]) if not Path(p).exists()]
+    ann, root = (Path(os.path.expanduser(d[k])) for k in ("ann_file", "video_root"))
+    if base is not None:
+        ann, root = base / ann, base / root
+    missing = [str(p) for p in (ann, root) if not p.exists()]
     if missing:
         return CheckResult("data", "before", title, FAIL, f"missing: {', '.join(missing)}")
-    videos = list(Path(d["video_root"]).glob("*"))[:5]
-    return CheckResult("data", "before", title, PASS, f"{d['ann_file']} and {d['video_root']} exist "
-                       f"({len(videos)} sampled entries present)")
+    names, info = sample_entries(ann, sample)
+    if names is None:
+        return CheckResult("data", "before", title, UNKNOWN, f"{ann} and {root} exist; {info}")
+    try:
+        absent = [n for n in names if not rgb_present(root, n, d.get("rgb_source", "video"))]
+    except ImportError as exc:
+        return CheckResult("data", "before", title, UNKNOWN, f"{ann} ({info}) and {root} exist; RGB not checked ({exc})")
+    if absent:
+        return CheckResult("data", "before", title, FAIL,
+                           f"{len(absent)} of the first {len(names)} entries have no RGB in {root}: {', '.join(absent[:3])}")
+    return CheckResult("data", "before", title, PASS, f"{ann} ({info}); RGB of the first {len(names)} present in {root}")
 
 
 def check_workdir(run_dir: Path) -> CheckResult:
@@ -229,19 +378,27 @@ def check_workdir(run_dir: Path) -> CheckResult:
     return CheckResult("workdir", "before", title, PASS if ok else FAIL, f"{run_dir} ({free:.1f} GiB free)")
 
 
-def check_gpus(run: RunData) -> CheckResult:
-    title = "GPUs available (selected ones exist)"
+def check_gpus(run: RunData, cfg: dict | None = None, backend: Any = None) -> CheckResult:
+    """The run's recorded GPUs (run.json) are present now; without a launch record, enough GPUs are
+    visible for the config's ``train.gpus``. NVML through ``epam_tui.core.gpus``; 'unknown' without it."""
+    title = "GPUs available (the selected ones exist)"
     gpus = (run.run or {}).get("gpus") or []
-    if not gpus:
-        nproc = (run.run or {}).get("nproc")
-        return CheckResult("gpus", "before", title, UNKNOWN if not nproc else PASS,
-                           "CPU run" if nproc else "no launch record (run.json) - tick by hand")
-    from epam_tui.core.gpus import GpuSampler
-
-    snap = GpuSampler().sample()
+    if not gpus and (run.run or {}).get("nproc"):
+        return CheckResult("gpus", "before", title, PASS, f"CPU run ({run.run['nproc']} process(es))")
+    try:
+        from epam_tui.core.gpus import GpuSampler
+    except ImportError as exc:
+        return CheckResult("gpus", "before", title, UNKNOWN, f"cannot check: {exc}")
+    snap = GpuSampler(backend).sample()
     if snap.error:
         return CheckResult("gpus", "before", title, UNKNOWN, f"cannot check now: {snap.error}")
-    present = {g.uuid for g in snap.devices}
+    if not gpus:
+        want = int(((cfg or {}).get("train") or {}).get("gpus") or 1)
+        have = len(snap.devices)
+        free = ", ".join(f"{g.index}: {(g.memory_total - g.memory_used) / 2**30:.0f} GiB free" for g in snap.devices)
+        return CheckResult("gpus", "before", title, PASS if have >= want else FAIL,
+                           f"no launch record; {have} GPU(s) visible ({free or 'none'}), the config asks for {want}")
+    present = {g.uuid: g for g in snap.devices}
     gone = [g for g in gpus if g.get("uuid") not in present]
     if gone:
         return CheckResult("gpus", "before", title, FAIL, f"not present now: {', '.join(str(g.get('index')) for g in gone)}")
@@ -251,11 +408,25 @@ def check_gpus(run: RunData) -> CheckResult:
 def check_verify(record: dict | None) -> CheckResult:
     title = "interface check `epam verify` passed"
     if not record:
-        return CheckResult("verify", "before", title, UNKNOWN, "not run yet (press v in the checklist, or run epam verify)")
+        return CheckResult("verify", "before", title, UNKNOWN,
+                           "not run yet (press v in the checklist, or `epam-tui checklist RUN --verify`)")
     return CheckResult("verify", "before", title, PASS if record.get("ok") else FAIL, str(record.get("message", "")))
 
 
 # ------------------------------------------------------------------------------ a whole run
+
+
+def _log_lines(run_dir: Path) -> list[str]:
+    try:
+        return (run_dir / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _data_base(run: RunData) -> Path | None:
+    """Where relative data paths resolve: the launch's working directory when recorded, else the cwd."""
+    cwd = ((run.run or {}).get("launch") or {}).get("cwd") or (run.run or {}).get("cwd")
+    return Path(cwd) if cwd else None
 
 
 def evaluate(run_dir: str | Path, target: float = 0.90) -> list[CheckResult]:
@@ -277,15 +448,14 @@ def evaluate(run_dir: str | Path, target: float = 0.90) -> list[CheckResult]:
     last_val = float(acc[-1]) if len(acc) else None
     rerun = load_run(store["rerun"]) if store.get("rerun") and Path(store["rerun"]).exists() else None
     results = [
-        config_check, check_gpus(run), check_data(cfg), check_workdir(run_dir), check_verify(store.get("verify")),
+        config_check, check_gpus(run, cfg), check_data(cfg, _data_base(run)), check_workdir(run_dir), check_verify(store.get("verify")),
         check_loss_smooth(train["step"], train["loss"]),
         check_lr_schedule(cfg, train["step"], train["lr"], run.iters_per_epoch),
-        CheckResult("gpu_util", "during", "GPU utilisation above 80% on the run's GPUs", UNKNOWN,
-                    "watch the GPU panel (NVML utilisation = share of time a kernel was running, not occupancy)"),
+        check_gpu_util(util_samples(run_dir)),
         check_val_improving(val.get("epoch", np.array([])), acc),
         check_target(acc, target, finished),
         check_gap(last_train, last_val),
-        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints),
+        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints, _log_lines(run_dir)),
         check_reproducible(run, rerun),
     ]
     for item in results:

@@ -2,7 +2,8 @@
 
 Convergence epoch: the first epoch whose val top-1 is within 0.5 point of the run's best.
 Stability: the number of loss jumps (``checks.loss_jumps``) and the std of step-to-step loss changes.
-Time per epoch: the sum of the logged iteration times divided by the epochs they cover.
+Time per epoch: wall-clock from ``status.json`` (``updated - started`` over the epochs done: includes
+validation and checkpoints), else the mean logged iteration time x iterations per epoch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def run_row(run: RunData) -> dict[str, Any]:
     ipe = run.iters_per_epoch or 0
     times = train["time"][np.isfinite(train["time"])]
     epoch_time = float(np.mean(times)) * ipe if len(times) and ipe else None
+    st = run.status or {}
+    done = (int(st.get("iter") or 0) / ipe) if ipe else 0
+    if st.get("started") and st.get("updated") and done >= 1:
+        epoch_time = (float(st["updated"]) - float(st["started"])) / done
     return {"run": run.name, "final_train": _last(tr), "best_train": float(np.nanmax(tr)) if len(tr) else None,
             "final_val": _last(val), "best_val": best_val,
             "gap": (_last(tr) - _last(val)) if len(tr) and len(val) else None, "convergence": conv,
@@ -45,7 +50,7 @@ def run_row(run: RunData) -> dict[str, Any]:
             "std_dloss": float(np.std(d)) if len(d) else None, "epoch_time": epoch_time, "epochs": epochs}
 
 
-def _cell(key: str, value: Any) -> str:
+def cell(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if key in ("final_train", "best_train", "final_val", "best_val"):
@@ -63,7 +68,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     """Markdown table."""
     head = "| " + " | ".join(c for c, _ in COLUMNS) + " |"
     sep = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    body = ["| " + " | ".join(_cell(k, r.get(k)) for _, k in COLUMNS) + " |" for r in rows]
+    body = ["| " + " | ".join(cell(k, r.get(k)) for _, k in COLUMNS) + " |" for r in rows]
     return "\n".join([head, sep, *body])
 
 

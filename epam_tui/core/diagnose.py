@@ -92,19 +92,74 @@ def diagnose(run: RunData, target: float = 0.90) -> list[Diagnosis]:
     return out
 
 
-def derive_config(base_config: str | Path, remedy: Remedy, out_path: str | Path) -> Path:
-    """Write the remedy as a child config of ``base_config`` and validate it (raises ConfigError)."""
-    from epam.config import load_config
+def base_config(run_dir_or_config: str | Path) -> Path:
+    """A run directory's resolved ``config.yaml``, or the config file itself."""
+    path = Path(run_dir_or_config)
+    return (path / "config.yaml" if path.is_dir() else path).resolve()
+
+
+def derive_config(run_dir_or_config: str | Path, remedy: Remedy, out_path: str | Path) -> Path:
+    """Write the remedy as a child config (``_base_`` = the run's config.yaml, absolute, plus only the
+    changed keys) and validate it with ``load_config`` (raises ConfigError; the file is removed then)."""
+    from epam.config import ConfigError, load_config
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"_base_": str(Path(base_config).resolve()), **copy.deepcopy(remedy.overrides)}
+    body = {"_base_": str(base_config(run_dir_or_config)), **copy.deepcopy(remedy.overrides)}
     out_path.write_text(f"# remedy: {remedy.name} - {remedy.description}\n" + yaml.safe_dump(body, sort_keys=False))
-    load_config(out_path)
+    try:
+        load_config(out_path)
+    except ConfigError:
+        out_path.unlink(missing_ok=True)
+        raise
     return out_path
 
 
-def preview_diff(base_config: str | Path, derived: str | Path) -> list[tuple[str, Any, Any]]:
+def preview_diff(run_dir_or_config: str | Path, derived: str | Path) -> list[tuple[str, Any, Any]]:
+    """(key, before, after) for every key the derived config changes."""
     from epam.config import diff, load_config
 
-    return diff(load_config(base_config), load_config(derived))
+    return diff(load_config(base_config(run_dir_or_config)), load_config(derived))
+
+
+def slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:40] or "remedy"
+
+
+def launch_config(run_dir: str | Path, config: str | Path, suffix: str, gpus: str | None = None,
+                  confirmed_busy: bool = False) -> dict:
+    """Launch ``config`` as a new run beside ``run_dir`` (``<run>-<suffix>[-N]``) on the run's GPUs
+    (from its ``run.json``; ``gpus`` overrides, e.g. "0,1" or "cpu"), through the launcher's pre-flight.
+    Returns the launcher's run record; raises ``launch.LaunchError`` / ``runs.RunError`` with one line."""
+    from epam_tui.core import launch as lp
+    from epam_tui.core import runs
+
+    run_dir = Path(run_dir).resolve()
+    rec = runs.read_run(run_dir) or {}
+    if gpus is None:
+        picked = [str(g.get("index")) for g in rec.get("gpus") or []]
+        gpus = ",".join(picked) if picked else ("cpu" if rec.get("nproc") else None)
+    state = lp.gpu_state() if gpus != "cpu" else lp.GpuState([])
+    name = f"{run_dir.name}-{slug(suffix)}"
+    n = 2
+    while (run_dir.parent / name).exists():
+        name = f"{run_dir.name}-{slug(suffix)}-{n}"
+        n += 1
+    plan = lp.make_plan(str(config), state, gpus=gpus, nproc=rec.get("nproc") if gpus == "cpu" else None,
+                        name=name, root=str(run_dir.parent), live=runs.live_runs(run_dir.parent))
+    return runs.launch(plan, state, confirmed_busy=confirmed_busy)
+
+
+def launch_remedy(run_dir: str | Path, remedy: Remedy, gpus: str | None = None, confirmed_busy: bool = False) -> dict:
+    """Derive the remedy's config next to the run (``<run>/remedies/<slug>.yaml``) and launch it."""
+    path = derive_config(run_dir, remedy, Path(run_dir) / "remedies" / f"{slug(remedy.name)}.yaml")
+    return launch_config(run_dir, path, remedy.name, gpus, confirmed_busy)
+
+
+def launch_rerun(run_dir: str | Path, gpus: str | None = None, confirmed_busy: bool = False) -> dict:
+    """Rerun the run's resolved config (same seed) and record the rerun's path in ``checklist.yaml``."""
+    from epam_tui.core.checklist_store import record
+
+    rec = launch_config(run_dir, base_config(run_dir), "rerun", gpus, confirmed_busy)
+    record(run_dir, "rerun", str(rec.get("work_dir") or Path(run_dir).resolve().parent / rec["name"]))
+    return rec

@@ -64,7 +64,8 @@ async def test_compare_screen_table(tmp_path: Path) -> None:
     app = CompareHost()
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause(0.3)
-        table = str(app.screen.query_one("#cmp-table").render())
-        assert "| a |" in table and "| b |" in table and "44.0%" in table
+        table = app.screen.query_one("#cmp-table", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[0] for r in rows] == ["a", "b"] and rows[0][3] == "44.0%"  # final val acc of the fixture
         diff = str(app.screen.query_one("#cmp-diff").render())
         assert "train.max_epochs" in diff

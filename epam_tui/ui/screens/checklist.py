@@ -1,10 +1,8 @@
-"""The checklist review screen: walk the items in order, tick, note, run `epam verify`, see diagnoses."""
+"""The checklist review screen: walk the items in order, tick, note, run `epam verify`, see diagnoses
+with their remedies (each previewed as a config diff), launch a remedy or a rerun (press twice to confirm)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from textual import on, work
@@ -13,8 +11,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from epam_tui.core.checklist_store import load_store, record, set_item
-from epam_tui.core.checks import CheckResult, evaluate
+from epam_tui.core.checklist_store import record, set_item
+from epam_tui.core.checks import CheckResult, evaluate, run_verify
+from epam_tui.core.diagnose import Diagnosis, Remedy
 
 COLOURS = {"pass": "green", "fail": "bold red", "pending": "yellow", "unknown": "dim"}
 PHASE = {"before": "before", "during": "during", "after": "after"}
@@ -26,7 +25,9 @@ class ChecklistScreen(Screen):
         Binding("n", "note", "note"),
         Binding("e", "evidence", "evidence"),
         Binding("v", "verify", "epam verify"),
-        Binding("d", "diagnose", "diagnose"),
+        Binding("d", "diagnose", "diagnose / next remedy"),
+        Binding("l", "launch", "launch remedy"),
+        Binding("r", "rerun", "rerun (reproducibility)"),
         Binding("escape", "back", "back"),
     ]
 
@@ -34,6 +35,9 @@ class ChecklistScreen(Screen):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.results: list[CheckResult] = []
+        self.remedies: list[tuple[Diagnosis, Remedy]] = []
+        self.remedy_index: int | None = None
+        self.armed: str | None = None  # the action waiting for its confirming second key press
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -118,24 +122,77 @@ class ChecklistScreen(Screen):
     def action_verify(self) -> None:
         cfg = self.run_dir / "config.yaml"
         self.app.call_from_thread(self.notify, "running epam verify (a minute at full size)...")
-        proc = subprocess.run([sys.executable, "-m", "epam.cli", "verify", str(cfg), "--json", "--no-macs"],
-                              capture_output=True, text=True)
-        try:
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            entry = {"ok": bool(result["ok"]), "message": result["message"], "failed_check": result.get("failed_check")}
-        except (ValueError, IndexError, KeyError):
-            entry = {"ok": False, "message": (proc.stderr.strip().splitlines() or ["epam verify failed"])[-1]}
+        entry = run_verify(cfg)
         record(self.run_dir, "verify", entry)
+        self.app.call_from_thread(self.notify, f"epam verify: {'passed' if entry['ok'] else 'FAILED'} {entry['message']}")
         self.app.call_from_thread(self.reload)
 
     def action_diagnose(self) -> None:
+        """First press: list diagnoses and select the first remedy; each further press selects the next."""
         from epam_tui.core.diagnose import diagnose
         from epam_tui.core.registry import load_run
 
-        found = diagnose(load_run(self.run_dir))
-        text = "\n".join(f"[b]{d.kind}[/b]: {d.evidence}\n  remedies: " + "; ".join(f"{m.name} ({m.description})"
-                                                                             for m in d.remedies) for d in found)
-        self.query_one("#cl-detail", Static).update(text or "nothing to diagnose")
+        self.armed = None
+        if self.remedy_index is None:
+            self.remedies = [(d, m) for d in diagnose(load_run(self.run_dir)) for m in d.remedies]
+            self.remedy_index = 0
+        elif self.remedies:
+            self.remedy_index = (self.remedy_index + 1) % len(self.remedies)
+        if not self.remedies:
+            self.query_one("#cl-detail", Static).update("diagnosis: nothing to diagnose")
+            return
+        self.query_one("#cl-detail", Static).update(self._remedy_text())
+
+    def _remedy_text(self) -> str:
+        from epam.config import ConfigError
+        from epam_tui.core.diagnose import derive_config, preview_diff, slug
+
+        diag, remedy = self.remedies[self.remedy_index or 0]
+        kinds = sorted({d.kind for d, _ in self.remedies})
+        lines = [f"diagnoses: {', '.join(kinds)}", f"[b]{diag.kind}[/b]: {diag.evidence}",
+                 f"remedy {(self.remedy_index or 0) + 1}/{len(self.remedies)}: [b]{remedy.name}[/b] - {remedy.description}"]
+        try:
+            path = derive_config(self.run_dir, remedy, self.run_dir / "remedies" / f"{slug(remedy.name)}.yaml")
+            lines += [f"  {key}: {before!r} -> {after!r}" for key, before, after in preview_diff(self.run_dir, path)]
+            lines.append(f"config {path}  (d: next remedy, l l: launch it)")
+        except (ConfigError, OSError) as exc:
+            lines.append(f"[red]cannot derive: {exc}[/]")
+        return "\n".join(lines)
+
+    def _confirm(self, what: str, prompt: str) -> bool:
+        """A second press of the same key confirms."""
+        if self.armed == what:
+            self.armed = None
+            return True
+        self.armed = what
+        self.notify(prompt)
+        return False
+
+    def action_launch(self) -> None:
+        if self.remedy_index is None or not self.remedies:
+            self.notify("press d first to pick a remedy")
+            return
+        _, remedy = self.remedies[self.remedy_index]
+        if self._confirm("launch", f"launch remedy '{remedy.name}' on the run's GPUs? press l again to confirm"):
+            self._launch_worker("remedy", remedy)
+
+    def action_rerun(self) -> None:
+        if self._confirm("rerun", "launch a rerun with the same config and seed? press r again to confirm"):
+            self._launch_worker("rerun", None)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _launch_worker(self, kind: str, remedy: Remedy | None) -> None:
+        from epam_tui.core import diagnose as dg
+        from epam_tui.core.launch import LaunchError
+        from epam_tui.core.runs import RunError
+
+        try:
+            rec = dg.launch_remedy(self.run_dir, remedy) if remedy is not None else dg.launch_rerun(self.run_dir)
+        except (LaunchError, RunError, OSError) as exc:
+            self.app.call_from_thread(self.notify, f"launch refused: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"launched {rec.get('name')} ({rec.get('work_dir')})")
+        self.app.call_from_thread(self.reload)
 
     def action_back(self) -> None:
         box = self.query_one("#cl-note", Input)

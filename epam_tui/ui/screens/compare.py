@@ -6,22 +6,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from epam_tui.core.compare import config_diff, format_table, run_row
+from epam_tui.core.compare import COLUMNS, cell, config_diff, run_row
 from epam_tui.core.registry import load_run
 from epam_tui.core.series import downsample_minmax, ema_debiased
 
-COLOURS = ["cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white"]
+COLOURS = ["cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white"]  # plotext names, stable per run
+RICH = {"orange": "dark_orange"}  # the same colour in the table (Rich has no plain "orange")
 
 
 class CompareScreen(Screen):
     BINDINGS = [Binding("escape,q", "app.pop_screen", "back")]
+    DEFAULT_CSS = """
+    CompareScreen #cmp-table { height: auto; max-height: 12; }
+    CompareScreen #cmp-charts { height: 1fr; min-height: 10; }
+    CompareScreen #cmp-diff { height: auto; max-height: 6; }
+    """
 
     def __init__(self, run_dirs: list[str | Path]):
         super().__init__()
@@ -29,7 +36,7 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(format_table([run_row(r) for r in self.runs]), id="cmp-table")
+        yield DataTable(id="cmp-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="cmp-charts"):
             yield PlotextPlot(id="cmp-loss")
             yield PlotextPlot(id="cmp-lr")
@@ -40,6 +47,13 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        table = self.query_one("#cmp-table", DataTable)
+        table.add_columns(*(label for label, _ in COLUMNS))
+        for i, run in enumerate(self.runs):
+            row = run_row(run)
+            values = [cell(key, row.get(key)) for _, key in COLUMNS]
+            values[0] = Text(values[0], style=f"bold {RICH.get(COLOURS[i % len(COLOURS)], COLOURS[i % len(COLOURS)])}")  # the run's chart colour
+            table.add_row(*values, key=str(i))
         loss, lr, val = (self.query_one(f"#cmp-{n}", PlotextPlot).plt for n in ("loss", "lr", "val"))
         loss.title("loss (EMA 0.6)")
         lr.title("lr")
