@@ -127,8 +127,8 @@ class MonitorScreen(Screen):
         for path in discover(self.roots):
             if path not in self.watchers:
                 self.watchers[path] = RunWatcher(path)
-        if self.selected is None and self.watchers:
-            self.select(next(iter(self.watchers)))
+        if self.selected is None and self.watchers:  # start on the most recently active run
+            self.select(max(self.watchers, key=lambda p: max((f.stat().st_mtime for f in p.iterdir()), default=0.0)))
 
     def add_run(self, path: Path) -> None:
         path = Path(path)
