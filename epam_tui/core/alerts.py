@@ -66,3 +66,43 @@ class AlertTracker:
             except OSError:
                 pass  # a read-only run dir still shows the alert
         return fresh
+
+
+class UtilRecorder:
+    """Records the utilisation of each running run's own GPUs (matched by UUID from run.json) into the
+    run's ``gpu_util.jsonl`` every ``interval`` seconds (the checklist averages it), and raises a
+    ``gpu_low`` alert once when the mean over the last ``window`` seconds stays below ``target`` percent.
+    NVML utilisation is the share of time a kernel was running, not occupancy."""
+
+    def __init__(self, interval: float = 5.0, window: float = 60.0, target: float = 80.0):
+        self.interval, self.window, self.target = interval, window, target
+        self.last_write: dict[Path, float] = {}
+        self.history: dict[Path, list[tuple[float, float]]] = {}
+        self.alerted: set[Path] = set()
+
+    def record(self, run: RunData, snapshot) -> Alert | None:
+        uuids = [str(g.get("uuid")) for g in ((run.run or {}).get("gpus") or [])]
+        if run.state != "running" or not uuids or snapshot.error:
+            return None
+        utils = [g.util for g in snapshot.devices if g.uuid in uuids and g.util is not None]
+        if not utils:
+            return None
+        now = snapshot.time
+        hist = self.history.setdefault(run.path, [])
+        hist.append((now, sum(utils) / len(utils)))
+        while hist and now - hist[0][0] > self.window:
+            hist.pop(0)
+        if now - self.last_write.get(run.path, 0.0) >= self.interval:
+            self.last_write[run.path] = now
+            try:
+                with open(run.path / "gpu_util.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"time": now, "util": utils}) + "\n")
+            except OSError:
+                pass
+        covered = hist and now - hist[0][0] >= 0.9 * self.window
+        mean = sum(u for _, u in hist) / len(hist)
+        if covered and mean < self.target and run.path not in self.alerted:
+            self.alerted.add(run.path)
+            return Alert("gpu_low", f"{int(now)}", f"{run.name}: GPU utilisation {mean:.0f}% over the last "
+                         f"{self.window:.0f} s (target {self.target:.0f}%; NVML: share of time a kernel ran)")
+        return None

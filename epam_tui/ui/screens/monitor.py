@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 
-from epam_tui.core.alerts import AlertTracker
+from epam_tui.core.alerts import AlertTracker, UtilRecorder
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
 from epam_tui.core.registry import RunData, RunWatcher, discover, fmt_eta
 from epam_tui.core.tail import Tailer
@@ -91,6 +91,7 @@ class MonitorScreen(Screen):
         self.log_lines: deque[str] = deque(maxlen=LOG_KEEP)
         self.log_tailer: Tailer | None = None
         self.alerts = AlertTracker()
+        self.util = UtilRecorder()
         self.gpu_snapshot: GpuSnapshot | None = None
 
     def compose(self) -> ComposeResult:
@@ -233,9 +234,13 @@ class MonitorScreen(Screen):
     def sample_gpus(self) -> None:
         snap = self.sampler.sample()
         host = host_text()
-        self.app.call_from_thread(self._apply_gpus, snap, host)
+        with self.lock:
+            low = [a for w in list(self.watchers.values()) if (a := self.util.record(w.data, snap))]
+        self.app.call_from_thread(self._apply_gpus, snap, host, low)
 
-    def _apply_gpus(self, snap: GpuSnapshot, host: str) -> None:
+    def _apply_gpus(self, snap: GpuSnapshot, host: str, low: list | None = None) -> None:
+        for alert in low or []:
+            self.notify(alert.message, title="alert: GPU utilisation", severity="warning", timeout=10)
         self.gpu_snapshot = snap
         self.query_one("#gpus", Static).update(gpu_panel_text(snap, self.current))
         self.query_one("#host", Static).update(host)
