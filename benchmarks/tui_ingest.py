@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from epam_tui.core.sources.parsers import SeriesStore, feed_mmengine  # noqa: E402
@@ -40,13 +42,14 @@ def main() -> int:
     grep = time.perf_counter() - t0
     store, tail = SeriesStore(), Tailer(path)
     t0 = time.perf_counter()
-    feed_mmengine(store, tail.read())
+    feed_mmengine(store, tail.read_chunk())
+    cols = store.columns()  # the arrays the charts and checks read
     ours = time.perf_counter() - t0
-    assert len(store.train) == n
+    assert len(cols["step"]) == n and not np.isnan(cols["loss"]).any()
     with open(path, "a") as fh:
         fh.write(LINE.format(e=999, i=1) * 100)
     t0 = time.perf_counter()
-    feed_mmengine(store, tail.read())
+    feed_mmengine(store, tail.read_chunk())
     append = time.perf_counter() - t0
     rate = n / ours
     print(f"{n:,} lines ({path.stat().st_size / 2**20:.0f} MB): parsed in {ours:.2f} s = {rate / 1e6:.2f} M lines/s; "

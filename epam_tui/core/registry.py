@@ -20,12 +20,14 @@ grad_norm, time, data_time, top1_acc; ``store.epoch_columns("val")`` the per-epo
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from epam_tui.core.procs import is_alive
@@ -74,6 +76,20 @@ def discover(roots: list[Path] | Path) -> list[Path]:
     return found
 
 
+def main_log(path: Path) -> Path:
+    """The human log to show for a run directory: ours ``train.log`` (else ``stdout.log``), an MMEngine
+    work_dir's newest ``<ts>/<ts>.log``, the official script's newest ``<ts>.log``."""
+    path = Path(path)
+    candidates = [path / "train.log"]
+    try:
+        candidates += sorted((d / f"{d.name}.log" for d in path.iterdir() if TS_DIR.match(d.name)), reverse=True)
+        candidates += sorted((f for f in path.iterdir() if TS_LOG.match(f.name)), reverse=True)
+    except OSError:
+        pass
+    candidates.append(path / "stdout.log")
+    return next((c for c in candidates if c.exists()), path / "train.log")
+
+
 def _read_json(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -100,21 +116,58 @@ class RunData:
     last_update: float = 0.0
 
     # ------------------------------------------------------------ summaries
+    # ------------------------------------------------------------ series (numpy columns, full resolution)
+    @property
+    def train(self) -> dict[str, Any]:
+        """Train iterations by step: step, epoch, lr, loss, grad_norm, time, data_time, top1_acc, ..."""
+        return self.store.columns()
+
+    @property
+    def val(self) -> dict[str, Any]:
+        """Validation metrics by epoch: epoch, acc/top1, acc/top5, acc/mean1, acc/rgb_top1, acc/pose_top1."""
+        return self.store.epoch_columns("val")
+
+    @property
+    def train_epoch(self) -> dict[str, Any]:
+        """Per-epoch train means: epoch, train/loss, train/top1."""
+        return self.store.epoch_columns("train_epoch")
+
+    @property
+    def skipped_lines(self) -> int:
+        return self.store.bad
+
+    @property
+    def events(self) -> list[dict]:
+        """The alerts recorded in events.jsonl."""
+        out = []
+        try:
+            text = (self.path / "events.jsonl").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    # ------------------------------------------------------------ summaries
     @property
     def last_step(self) -> int:
-        return max(self.store.train) if self.store.train else 0
+        return int(self.store.last().get("step", 0))
 
     @property
     def last_epoch(self) -> int:
         if self.status and self.status.get("epoch"):
             return int(self.status["epoch"])
-        if self.store.train:
-            return int(self.store.train[self.last_step].get("epoch", 0))
-        return 0
+        return int(self.store.last().get("epoch", 0))
 
     @property
     def latest_loss(self) -> float | None:
-        return self.store.train[self.last_step].get("loss") if self.store.train else None
+        last = self.store.last()
+        return last.get("loss", math.nan) if last else None
 
     @property
     def best_top1(self) -> float | None:
@@ -123,8 +176,9 @@ class RunData:
 
     @property
     def median_step_time(self) -> float | None:
-        times = sorted(r["time"] for r in list(self.store.train.values())[-50:] if "time" in r)
-        return times[len(times) // 2] if times else None
+        times = self.store.columns(("time",))["time"][-50:]
+        times = times[np.isfinite(times)]
+        return float(np.median(times)) if len(times) else None
 
     @property
     def total_iters(self) -> int | None:
@@ -159,8 +213,9 @@ class RunWatcher:
 
     def __init__(self, path: str | Path, now: float | None = None):
         self.path = Path(path)
-        kind = detect_kind(self.path) or "epam"
-        self.data = RunData(self.path, self.path.name, kind)
+        kind = detect_kind(self.path)
+        self._kind_known = kind is not None
+        self.data = RunData(self.path, self.path.name, kind or "epam")
         self.tailers: dict[Path, Tailer] = {}
         self._official_state: dict = {}
         self._config_mtime: float | None = None
@@ -184,13 +239,20 @@ class RunWatcher:
     def poll(self) -> bool:
         """Read what was appended; refresh status and state. True when anything new arrived."""
         changed = False
+        if not self._kind_known:  # a directory whose files had not appeared yet
+            kind = detect_kind(self.path)
+            if kind is not None:
+                self._kind_known = True
+                if kind != self.data.kind:
+                    self.data.kind = kind
+                    self.tailers.clear()
         sources = self._sources()
         for path, _ in sources:
             if path not in self.tailers:
                 self.tailers[path] = Tailer(path)
         batches = []
         for path, fmt in sources:
-            lines = self.tailers[path].read()
+            lines = self.tailers[path].read_chunk()
             if self.tailers[path].reset:
                 return self._rebuild()
             batches.append((lines, fmt))

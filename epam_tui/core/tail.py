@@ -10,10 +10,18 @@ and counted; I/O errors (a missing file) give no lines, never an exception.
 from __future__ import annotations
 
 import os
+
+import numpy as np
 from pathlib import Path
 
 MAX_LINE = 65536
 CHUNK = 1 << 22
+
+
+def _longest_line(chunk: bytes) -> int:
+    ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(chunk)]))
+    return int(np.diff(bounds).max()) - 1
 
 
 class Tailer:
@@ -25,46 +33,64 @@ class Tailer:
         self.partial = b""
         self.skipped = 0
         self.reset = False  # set by read() when the file was truncated or replaced
+        self._drop_rest = False
 
     def _restart(self) -> None:
         self.offset = 0
         self.partial = b""
         self.reset = True
+        self._drop_rest = False
 
-    def read(self, limit: int | None = None) -> list[bytes]:
-        """New complete lines; reads at most ``limit`` bytes (None: everything available)."""
+    def read_chunk(self, limit: int | None = None) -> bytes:
+        """The new complete lines as one bytes chunk, each ending in a newline (b"" when none).
+        Reads at most ``limit`` bytes (None: everything available). Overlong lines are dropped and counted."""
         self.reset = False
         try:
             st = os.stat(self.path)
         except OSError:
-            return []
+            return b""
         if self.inode is not None and (st.st_ino != self.inode or st.st_size < self.offset):
             self._restart()
         self.inode = st.st_ino
         if st.st_size == self.offset:
-            return []
+            return b""
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
                 data = fh.read(limit if limit is not None else st.st_size - self.offset)
         except OSError:
-            return []
+            return b""
         self.offset += len(data)
-        data = self.partial + data
+        data = self.partial + data if self.partial else data
         cut = data.rfind(b"\n")
         if cut < 0:
-            self.partial = data
+            self.partial = b"" if self._drop_rest else data
             if len(self.partial) > self.max_line:  # an absurdly long line: drop what we have of it
                 self.skipped += 1
                 self.partial = b""
-            return []
+                self._drop_rest = True
+            return b""
         self.partial = data[cut + 1:]
-        lines = data[:cut].split(b"\n")
-        if self.max_line and any(len(line) > self.max_line for line in lines):
+        chunk = data[:cut + 1]
+        if self._drop_rest:  # the tail of an overlong line dropped earlier
+            self._drop_rest = False
+            nl = chunk.find(b"\n")
+            chunk = chunk[nl + 1:]
+        if len(self.partial) > self.max_line:  # the unfinished last line is already too long
+            self.skipped += 1
+            self.partial = b""
+            self._drop_rest = True
+        if self.max_line and len(chunk) > self.max_line and _longest_line(chunk) > self.max_line:
+            lines = chunk[:-1].split(b"\n")
             kept = [line for line in lines if len(line) <= self.max_line]
             self.skipped += len(lines) - len(kept)
-            lines = kept
-        return lines
+            chunk = b"".join(line + b"\n" for line in kept)
+        return chunk
+
+    def read(self, limit: int | None = None) -> list[bytes]:
+        """New complete lines (bytes, without the newline)."""
+        chunk = self.read_chunk(limit)
+        return chunk[:-1].split(b"\n") if chunk else []
 
     @property
     def at_end(self) -> bool:

@@ -80,3 +80,13 @@ async def test_new_lines_appear_live(tmp_path: Path) -> None:
         await pilot.pause(0.8)
         assert 99 in app.monitor.watchers[run].data.store.train
         assert "a brand new line" in log_text(app)
+
+
+async def test_empty_root_says_so(tmp_path: Path) -> None:
+    app = EpamTuiApp(tmp_path / "work_dirs", gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        info = str(app.monitor.query_one("#loginfo", Static).render())
+        assert "no runs under" in info and "epam-tui launch CONFIG" in info and "does not exist" in info
+        assert app.monitor.query_one("#runs", DataTable).row_count == 0
+    assert not (tmp_path / "work_dirs").exists()  # the monitor creates nothing

@@ -6,9 +6,14 @@
 - The official EPAM-Net script's log: ``Epoch: [e][i|N] lr: ... loss: ... top1_acc: ...`` lines and the
   multi-line evaluation block (``top1_acc``, ``top5_acc``, ``mean_acc :``).
 
-Records are keyed: train iterations by global step, validations and train-epoch records by epoch;
-the last record for a key wins (a resumed run writes some steps again). Garbage and non-UTF-8 lines
-are counted in ``store.bad``, never raised.
+Train iterations are stored as columns (``array('d')``, rows in arrival order) and read back as numpy
+arrays sorted by step with the **last** record per step kept (a resumed run writes some steps again).
+Validations and train-epoch records are few: dicts by epoch, last wins. Garbage and non-UTF-8 lines are
+counted in ``store.bad``, never raised.
+
+MMEngine text is parsed a chunk at a time: the key layout of the chunk's first train line becomes one
+compiled bytes regex, ``findall`` runs it over the whole chunk in C and the columns are converted at the
+end; a chunk whose train lines do not all share that layout falls back to the line-by-line parser.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -23,13 +30,69 @@ import numpy as np
 
 TRAIN_KEYS = ("lr", "loss", "loss_rgb", "loss_pose", "grad_norm", "time", "data_time", "top1_acc", "memory")
 VAL_KEYS = ("acc/top1", "acc/top5", "acc/mean1", "acc/rgb_top1", "acc/pose_top1")
+NAN = math.nan
+
+
+class Table:
+    """Growable float columns in arrival order; a key first seen late is NaN for the earlier rows."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.cols: dict[str, array] = {}
+
+    def _ensure(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if key not in self.cols:
+                self.cols[key] = array("d", [NAN]) * self.n
+
+    def add_row(self, values: dict[str, float]) -> None:
+        self._ensure(values)
+        for key, col in self.cols.items():
+            col.append(values.get(key, NAN))
+        self.n += 1
+
+    def add_block(self, block: dict[str, np.ndarray]) -> None:
+        """Append rows given as equally long float arrays."""
+        m = len(next(iter(block.values())))
+        self._ensure(block)
+        for key, col in self.cols.items():
+            values = block.get(key)
+            col.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes() if values is not None
+                          else np.full(m, NAN).tobytes())
+        self.n += m
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {key: np.array(col, dtype=np.float64) for key, col in self.cols.items()}  # copies: the arrays grow
+
+
+class TrainView(Mapping):
+    """``store.train`` as a read-only mapping step -> {key: value} (last record per step)."""
+
+    def __init__(self, store: "SeriesStore"):
+        self.store = store
+
+    def _cols(self) -> dict[str, np.ndarray]:
+        return self.store.columns(None)
+
+    def __getitem__(self, step: int) -> dict[str, float]:
+        cols = self._cols()
+        i = int(np.searchsorted(cols["step"], step))
+        if i >= len(cols["step"]) or cols["step"][i] != step:
+            raise KeyError(step)
+        return {k: float(v[i]) for k, v in cols.items() if k != "step" and not np.isnan(v[i])}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._cols()["step"].tolist())
+
+    def __len__(self) -> int:
+        return len(self._cols()["step"])
 
 
 @dataclass
 class SeriesStore:
     """Parsed records of one run (full resolution)."""
 
-    train: dict[int, dict[str, float]] = field(default_factory=dict)  # step -> values (+ "epoch")
+    table: Table = field(default_factory=Table)  # train iterations, with "step" and "epoch" columns
     val: dict[int, dict[str, float]] = field(default_factory=dict)  # epoch -> metrics
     train_epoch: dict[int, dict[str, float]] = field(default_factory=dict)  # epoch -> train/loss, train/top1
     bad: int = 0
@@ -37,24 +100,68 @@ class SeriesStore:
     iters_per_epoch: int | None = None
     max_epochs: int | None = None
     first_nonfinite: int | None = None  # step of the first non-finite loss
+    _cache: tuple[int, dict[str, np.ndarray]] | None = None
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
 
-    def add_train(self, step: int, values: dict[str, float]) -> None:
-        self.train[step] = values
-        loss = values.get("loss")
-        if loss is not None and not math.isfinite(loss) and (self.first_nonfinite is None or step < self.first_nonfinite):
-            self.first_nonfinite = step
+    @property
+    def train(self) -> TrainView:
+        return TrainView(self)
 
-    def columns(self, keys: Iterable[str] = TRAIN_KEYS) -> dict[str, np.ndarray]:
-        """Train series as arrays sorted by step (NaN where a key is absent)."""
-        steps = sorted(self.train)
-        out = {"step": np.array(steps, dtype=np.int64),
-               "epoch": np.array([self.train[s].get("epoch", np.nan) for s in steps], dtype=float)}
-        for key in keys:
-            out[key] = np.array([self.train[s].get(key, np.nan) for s in steps], dtype=float)
+    @property
+    def n_train(self) -> int:
+        return self.table.n
+
+    def _note_nonfinite(self, steps: np.ndarray, loss: np.ndarray | None) -> None:
+        if loss is None or not len(loss):
+            return
+        bad = ~np.isfinite(loss)
+        if bad.any():
+            step = int(steps[bad].min())
+            if self.first_nonfinite is None or step < self.first_nonfinite:
+                self.first_nonfinite = step
+
+    def add_train(self, step: int, values: dict[str, float]) -> None:
+        self.table.add_row({**values, "step": float(step)})
+        loss = values.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self._note_nonfinite(np.array([step]), np.array([loss]))
+
+    def add_train_block(self, block: dict[str, np.ndarray]) -> None:
+        if len(block["step"]):
+            self.table.add_block(block)
+            self._note_nonfinite(block["step"], block.get("loss"))
+
+    def _all_columns(self) -> dict[str, np.ndarray]:
+        if self._cache is not None and self._cache[0] == self.table.n:
+            return self._cache[1]
+        cols = self.table.arrays()
+        steps = cols.pop("step", np.zeros(0))
+        if len(steps) and not np.all(np.diff(steps) > 0):  # repeated steps (resume): keep the last record
+            uniq, idx_rev = np.unique(steps[::-1], return_index=True)
+            keep = len(steps) - 1 - idx_rev
+            cols = {k: v[keep] for k, v in cols.items()}
+            steps = uniq
+        out = {"step": steps.astype(np.int64), **cols}
+        self._cache = (self.table.n, out)
         return out
+
+    def columns(self, keys: Iterable[str] | None = TRAIN_KEYS) -> dict[str, np.ndarray]:
+        """Train series as arrays sorted by step (NaN where a key is absent); ``keys=None``: every key."""
+        cols = self._all_columns()
+        n = len(cols["step"])
+        out = {"step": cols["step"], "epoch": cols.get("epoch", np.full(n, NAN))}
+        for key in (keys if keys is not None else [k for k in cols if k not in ("step", "epoch")]):
+            out[key] = cols.get(key, np.full(n, NAN))
+        return out
+
+    def last(self) -> dict[str, float]:
+        """The record of the highest step ({} when none)."""
+        cols = self._all_columns()
+        if not len(cols["step"]):
+            return {}
+        return {k: float(v[-1]) for k, v in cols.items() if not np.isnan(v[-1])}
 
     def epoch_columns(self, which: str) -> dict[str, np.ndarray]:
         """``val`` or ``train_epoch`` records as arrays by epoch."""
@@ -75,18 +182,33 @@ def _num(value: object) -> float | None:
     return None
 
 
+def _lines(data: bytes | Iterable[bytes]) -> list[bytes]:
+    return data.split(b"\n") if isinstance(data, (bytes, bytearray)) else list(data)
+
+
+def _chunk(data: bytes | Iterable[bytes]) -> bytes:
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else b"\n".join(data)
+
+
 # ------------------------------------------------------------------------------ JSON lines
 
 
-def feed_json(store: SeriesStore, lines: Iterable[bytes]) -> None:
+def _json_records(lines: list[bytes]) -> Iterator[object]:
+    lines = [line for line in lines if line.strip()]
+    try:  # one C-level parse for a clean chunk
+        yield from json.loads(b"[" + b",".join(lines) + b"]")
+        return
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        pass
     for raw in lines:
-        if not raw.strip():
-            continue
         try:
-            rec = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            store.bad += 1
-            continue
+            yield json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            yield None
+
+
+def feed_json(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
+    for rec in _json_records(_lines(data)):
         if not isinstance(rec, dict):
             store.bad += 1
             continue
@@ -112,9 +234,17 @@ def feed_json(store: SeriesStore, lines: Iterable[bytes]) -> None:
 
 MM_LINE = re.compile(rb"Epoch\((train|val)\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]\s+(.*)$")
 MM_PAIR = re.compile(rb"([A-Za-z_][\w/]*): (\d+ days?, [\d:]+|\S+)")
-
-
+MM_ANY = re.compile(rb"[^\n]*Epoch\([^\n]*")
+MM_TRAIN_FIRST = re.compile(rb"Epoch\(train\)[^\n]*")
+MM_HEAD = rb"Epoch\(train\) *\[(\d+)\]\[ *(\d+)/(\d+)\] +"
+ETA = rb"eta: (?:\d+ days?, )?\d+:\d\d:\d\d"
 _KEYS: dict[bytes, str] = {}
+_TEMPLATES: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
+
+
+def _key(raw: bytes) -> str:
+    name = _KEYS.get(raw)
+    return name if name is not None else _KEYS.setdefault(raw, raw.decode("ascii", "replace"))
 
 
 def _pairs(rest: bytes) -> dict[str, float]:
@@ -122,33 +252,73 @@ def _pairs(rest: bytes) -> dict[str, float]:
     for key, value in MM_PAIR.findall(rest):
         if key == b"eta":
             continue
-        name = _KEYS.get(key)
-        if name is None:
-            name = _KEYS.setdefault(key, key.decode())
         try:
-            out[name] = float(value)  # float() parses bytes directly
+            out[_key(key)] = float(value)  # float() parses bytes directly
         except ValueError:
             continue  # other non-numbers
     return out
 
 
-def feed_mmengine(store: SeriesStore, lines: Iterable[bytes]) -> None:
-    for raw in lines:
-        if b"Epoch(" not in raw:
-            continue
-        m = MM_LINE.search(raw)
-        if not m:
-            store.bad += 1
-            continue
-        mode, epoch, it, n, rest = m.groups()
-        epoch, it, n = int(epoch), int(it), int(n)
-        values = _pairs(rest)
-        if mode == b"train":
+def _template(keys: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """One regex for train lines with exactly these keys in this order (values captured, eta skipped)."""
+    pat = _TEMPLATES.get(keys)
+    if pat is None:
+        parts = [ETA if k == b"eta" else re.escape(k) + rb": (\S+)" for k in keys]
+        pat = re.compile(MM_HEAD + rb" +".join(parts) + rb" *\r?$", re.M)
+        _TEMPLATES[keys] = pat
+    return pat
+
+
+def _fast_train(store: SeriesStore, chunk: bytes, count: int) -> bool:
+    """Parse every train line of ``chunk`` with one template regex; False when they do not all fit it."""
+    first = MM_TRAIN_FIRST.search(chunk)
+    m = first and MM_LINE.match(first.group(0))
+    if not m:
+        return False
+    keys = tuple(k for k, _ in MM_PAIR.findall(m.group(5)))
+    rows = _template(keys).findall(chunk)
+    if len(rows) != count:
+        return False
+    names = [_key(k) for k in keys if k != b"eta"]
+    try:
+        cols = [np.fromiter(map(float, col), dtype=np.float64, count=len(rows)) for col in zip(*rows)]
+    except ValueError:
+        return False
+    epoch, it, n = cols[0], cols[1], cols[2]
+    block = {"step": (epoch - 1) * n + it, "epoch": epoch, **dict(zip(names, cols[3:]))}
+    store.iters_per_epoch = int(n[-1])
+    store.add_train_block(block)
+    return True
+
+
+def _slow_line(store: SeriesStore, raw: bytes, train: bool = True) -> None:
+    m = MM_LINE.search(raw)
+    if not m:
+        store.bad += 1
+        return
+    mode, epoch, it, n, rest = m.groups()
+    epoch, it, n = int(epoch), int(it), int(n)
+    if mode == b"train":
+        if train:
+            values = _pairs(rest)
             store.iters_per_epoch = n
             values["epoch"] = float(epoch)
             store.add_train((epoch - 1) * n + it, values)
-        elif any(k.startswith("acc/") for k in values) and it == n:
+    elif it == n and b"acc/" in rest:
+        values = _pairs(rest)
+        if any(k.startswith("acc/") for k in values):
             store.val[epoch] = values
+
+
+def feed_mmengine(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
+    """Parse MMEngine text (a chunk of whole lines, or a list of lines)."""
+    chunk = _chunk(data)
+    count = chunk.count(b"Epoch(train)")
+    fast = count > 0 and _fast_train(store, chunk, count)
+    if fast and b"Epoch(val)" not in chunk and chunk.count(b"Epoch(") == count:
+        return
+    for line in MM_ANY.findall(chunk):
+        _slow_line(store, line, train=not fast)
 
 
 # ------------------------------------------------------------------------------ official EPAM log
@@ -159,16 +329,16 @@ EPAM_PAIR = re.compile(rb"(\w+): (\S+)")
 EPAM_EVAL_KEYS = {b"top1_acc": "acc/top1", b"top5_acc": "acc/top5", b"mean_acc": "acc/mean1"}
 
 
-def feed_epam_official(store: SeriesStore, lines: Iterable[bytes], state: dict) -> None:
+def feed_epam_official(store: SeriesStore, data: bytes | Iterable[bytes], state: dict) -> None:
     """``state`` carries the current epoch across calls (the eval block follows the epoch's lines)."""
-    for raw in lines:
+    for raw in _lines(data):
         m = EPAM_TRAIN.search(raw)
         if m:
             epoch, it, n = (int(x) for x in m.groups()[:3])
             values = {}
             for key, value in EPAM_PAIR.findall(m.group(4)):
                 try:
-                    values[key.decode()] = float(value)
+                    values[_key(key)] = float(value)
                 except ValueError:
                     continue
             values["epoch"] = float(epoch)

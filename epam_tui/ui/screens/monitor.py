@@ -16,9 +16,8 @@ from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 
 from epam_tui.core.alerts import AlertTracker, UtilRecorder
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
-from epam_tui.core.registry import RunData, RunWatcher, discover, fmt_eta
+from epam_tui.core.registry import RunData, RunWatcher, discover, fmt_eta, main_log
 from epam_tui.core.tail import Tailer
-from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
 
 STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
                "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
@@ -42,15 +41,36 @@ def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None) -> str:
     lines = []
     for g in snap.devices:
         mark = "[bold green]*[/]" if g.uuid in ours else " "
-        util = "n/a" if g.util is None else f"{g.util:3.0f}%"
+        util = "  n/a" if g.util is None else f"{g.util:4.0f}%"
         temp = "" if g.temperature is None else f" {g.temperature:.0f}C"
         power = "" if g.power is None else f" {g.power:.0f}W"
-        lines.append(f"{mark}{g.index} {g.name[:18]:<18} util {util} mem {g.memory_used / 2**30:5.1f}/"
-                     f"{g.memory_total / 2**30:.0f}G{temp}{power}")
+        lines.append(f"{mark}{g.index} {g.name[:14]:<14} util{util}{temp}{power}")
+        lines.append(f"   mem {g.memory_used / 2**30:5.1f}/{g.memory_total / 2**30:.0f}G "
+                     f"{progress_bar(g.memory_used, g.memory_total, 8)}")
         for p in g.processes[:3]:
             mem = "" if p.used_memory is None else f" {p.used_memory / 2**20:.0f}MiB"
-            lines.append(f"    pid {p.pid} {p.user} {p.name}{mem}")
+            owner = f" [bold green]{run.name[:14]}[/]" if run and g.uuid in ours else ""
+            lines.append(f"   pid {p.pid} {p.user[:8]} {p.name[:10]}{mem}{owner}")
     return "\n".join(lines) if lines else "NVML reports no GPU"
+
+
+MM_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d (\d\d:\d\d:\d\d) - mmengine - (\w+) - ")
+
+
+def compact_log_line(line: str) -> str:
+    """``2026/11/25 01:41:42 - mmengine - INFO - msg`` -> ``01:41:42 msg`` (the level kept unless INFO)."""
+    m = MM_PREFIX.match(line)
+    if not m:
+        return line
+    level = "" if m.group(2) == "INFO" else f"{m.group(2)} "
+    return f"{m.group(1)} {level}{line[m.end():]}"
+
+
+def empty_text(roots: list[Path]) -> str:
+    where = ", ".join(str(r) for r in roots)
+    missing = [str(r) for r in roots if not r.exists()]
+    return (f"no runs under {where} yet" + (f" ({', '.join(missing)} does not exist)" if missing else "")
+            + " \N{EM DASH} launch one with `epam-tui launch CONFIG` (or press n)")
 
 
 def host_text() -> str:
@@ -93,20 +113,19 @@ class MonitorScreen(Screen):
         self.alerts = AlertTracker()
         self.util = UtilRecorder()
         self.gpu_snapshot: GpuSnapshot | None = None
+        self.charts: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        with Horizontal(id="top"):
-            yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Horizontal(id="charts")  # the charts (plotext) are mounted after the first frame
+        with Horizontal(id="bottom"):
+            with Vertical(id="logbox"):
+                yield Static("", id="loginfo")
+                yield RichLog(id="log", max_lines=LOG_KEEP, markup=False, wrap=False, highlight=False)
             with Vertical(id="side"):
                 yield Static("GPUs: sampling...", id="gpus")
                 yield Static("", id="host")
-        with Horizontal(id="charts"):
-            yield LossChart(id="loss")
-            yield LrChart(id="lr")
-            yield AccuracyChart(id="acc")
-        yield Static("", id="loginfo")
-        yield RichLog(id="log", max_lines=LOG_KEEP, markup=False, wrap=False, highlight=False)
         yield Input(placeholder="filter the log: text, or /regex/ (Enter applies, Esc clears)", id="filter")
         yield Footer()
 
@@ -118,10 +137,19 @@ class MonitorScreen(Screen):
             table.add_column(label, key=key)
         self.query_one("#filter", Input).display = False
         self.rescan()
+        self._show_loginfo()
+        self.call_after_refresh(self._mount_charts)
         self.poll_runs()
         self.sample_gpus()
         self.set_interval(self.poll_interval, self.poll_runs)
         self.set_interval(1.0, self.sample_gpus)
+
+    def _mount_charts(self) -> None:
+        from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
+
+        self.charts = (LossChart(id="loss"), LrChart(id="lr"), AccuracyChart(id="acc"))
+        self.query_one("#charts", Horizontal).mount(*self.charts)
+        self.call_after_refresh(self._refresh_charts)
 
     # ------------------------------------------------------------------ runs
     def rescan(self) -> None:
@@ -140,6 +168,8 @@ class MonitorScreen(Screen):
 
     def action_rescan(self) -> None:
         self.rescan()
+        self._show_loginfo()
+        self.call_after_refresh(self._mount_charts)
         self.poll_runs()
 
     @work(thread=True, exclusive=True, group="poll")
@@ -149,7 +179,7 @@ class MonitorScreen(Screen):
             new_alerts = [a for w in list(self.watchers.values()) for a in self.alerts.new_alerts(w.data)]
             log_lines = []
             if self.log_tailer is not None:
-                log_lines = [b.decode("utf-8", "replace") for b in self.log_tailer.read()]
+                log_lines = [compact_log_line(b.decode("utf-8", "replace")) for b in self.log_tailer.read()]
                 reset = self.log_tailer.reset
             else:
                 reset = False
@@ -201,9 +231,12 @@ class MonitorScreen(Screen):
             val = run.store.epoch_columns("val")
             train_epoch = run.store.epoch_columns("train_epoch")
             config, ipe = run.config, run.iters_per_epoch
-        self.query_one(LossChart).show(train["step"], train["loss"], self.smoothing)
-        self.query_one(LrChart).show(train["step"], train["lr"], config, ipe)
-        self.query_one(AccuracyChart).show(val, train_epoch)
+        if self.charts is None:
+            return
+        loss, lr, acc = self.charts
+        loss.show(train["step"], train["loss"], self.smoothing)
+        lr.show(train["step"], train["lr"], config, ipe)
+        acc.show(val, train_epoch)
 
     @property
     def current(self) -> RunData | None:
@@ -212,16 +245,23 @@ class MonitorScreen(Screen):
 
     def select(self, path: Path) -> None:
         self.selected = path
-        log = path / "train.log"
-        if not log.exists() and (path / "stdout.log").exists():
-            log = path / "stdout.log"
+        log = main_log(path)
         with self.lock:
             self.log_tailer = Tailer(log)
             self.log_lines.clear()
         if self.is_mounted:
             self.query_one("#log", RichLog).clear()
-            self.query_one("#loginfo", Static).update(f"log: {log}")
+            self._show_loginfo()
             self._refresh_charts()
+
+    def _show_loginfo(self) -> None:
+        if not self.watchers:
+            self.query_one("#loginfo", Static).update(empty_text(self.roots))
+        elif self.selected is not None and self.log_tailer is not None:
+            rel = self.log_tailer.path.relative_to(self.selected.parent) if self.log_tailer.path.is_relative_to(
+                self.selected.parent) else self.log_tailer.path
+            follow = "" if self.follow else "  (follow off: f)"
+            self.query_one("#loginfo", Static).update(f"log: {rel}{follow}")
 
     @on(DataTable.RowHighlighted, "#runs")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -286,6 +326,7 @@ class MonitorScreen(Screen):
 
     def action_follow(self) -> None:
         self.follow = not self.follow
+        self._show_loginfo()
         self.notify(f"follow {'on' if self.follow else 'off'}")
 
     def action_smoothing(self, delta: float) -> None:
