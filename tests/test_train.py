@@ -142,9 +142,10 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120.0) -> None
         time.sleep(0.05)
 
 
-def _popen(work: Path, data: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
+def _popen(work: Path, data: Path, *extra: str, env: dict | None = None, session: bool = False) -> subprocess.Popen:
     argv = [sys.executable, "-m", "epam.train", DEMO, "--work-dir", str(work), "--set", *tiny_overrides(data), *extra]
-    return subprocess.Popen(argv, cwd=ROOT, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, cwd=ROOT, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=session)
 
 
 def _has_record(work: Path, epoch: int, it: int) -> bool:
@@ -173,11 +174,12 @@ def test_resume_after_sigkill_mid_epoch(tmp_path: Path, tiny_synthetic: Path, re
 
 
 def test_sigint_stops_cleanly_and_resumes_mid_epoch(tmp_path: Path, tiny_synthetic: Path, reference_run: Path) -> None:
+    """Ctrl-C in a terminal: SIGINT to the whole process group, DataLoader worker included."""
     work = tmp_path / "stopped"
-    proc = _popen(work, tiny_synthetic)
+    proc = _popen(work, tiny_synthetic, "data.num_workers=1", session=True)
     _wait_for(lambda: _has_record(work, 1, 2), proc)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130, proc.stderr.read()
     status = json.loads((work / "status.json").read_text())
     assert status["state"] == "stopped" and "SIGINT" in status["exit_reason"]
     state = load_checkpoint(work / "checkpoints" / "latest.pth")

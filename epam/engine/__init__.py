@@ -1,1 +1,3 @@
-"""Training engine: loop, distributed setup, run-directory logging, checkpoints (imports torch)."""
+"""Training engine (imports torch): ``trainer`` (the loop), ``distributed`` (torchrun/DDP setup and
+collectives), ``runlog`` (train.log in MMEngine format, scalars.jsonl, status.json), ``checkpoint``
+(atomic saves, safe loads, keep-last-k, best), ``metrics`` and ``train`` (the ``epam train`` CLI)."""

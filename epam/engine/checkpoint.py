@@ -2,8 +2,11 @@
 ``best_acc_top1_epoch_N.pth`` (the previous best removed).
 
 Every write goes to a temp file in the same directory, is flushed and fsynced, then renamed over the
-target, and the directory is fsynced: a kill at any moment leaves the previous file intact. Loads
-use ``torch.load(weights_only=True)``; everything saved is tensors, numbers, strings and containers.
+target, and the directory is fsynced: a kill at any moment leaves the previous file intact. At an
+epoch's end the state is serialised once (``latest.pth``); ``epoch_N.pth`` and the best are hard
+links to that file made the same way (link to a temp name, rename), so they cost no extra write, and
+a later ``latest.pth`` (a new file renamed over the name) leaves them untouched. Loads use
+``torch.load(weights_only=True)``; everything saved is tensors, numbers, strings and containers.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,26 @@ def atomic_save(obj: Any, path: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_link(src: Path, dst: Path) -> None:
+    """Make ``dst`` the same file as ``src`` atomically (hard link, else an fsynced copy), then rename."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:  # no hard links on this filesystem
+            with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+                fout.flush()
+                os.fsync(fout.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(dst.parent)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -107,19 +131,20 @@ class CheckpointManager:
         atomic_save(state, self.latest)
         return self.latest
 
-    def save_epoch(self, state: dict[str, Any], epoch: int) -> Path:
+    def save_epoch(self, epoch: int) -> Path:
+        """``epoch_N.pth`` = the current ``latest.pth``; prunes to the last ``keep_last`` (-1 keeps all)."""
         path = self.dir / f"epoch_{epoch}.pth"
-        atomic_save(state, path)
+        atomic_link(self.latest, path)
         if self.keep_last > 0:
             epochs = sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := EPOCH_RE.match(p.name)))
             for old in epochs[:-self.keep_last]:
                 (self.dir / f"epoch_{old}.pth").unlink(missing_ok=True)
         return path
 
-    def save_best(self, state: dict[str, Any], epoch: int) -> tuple[Path, list[Path]]:
-        """Write the new best, then remove the previous ones; returns (new, removed)."""
+    def save_best(self, epoch: int) -> tuple[Path, list[Path]]:
+        """The new best = the current ``latest.pth``, then the previous ones removed; returns (new, removed)."""
         path = self.dir / self.best_name(epoch)
-        atomic_save(state, path)
+        atomic_link(self.latest, path)
         removed = [p for p in self.dir.iterdir() if BEST_RE.match(p.name) and p != path]
         for p in removed:
             p.unlink(missing_ok=True)

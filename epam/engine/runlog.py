@@ -14,16 +14,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 STATES = ("running", "finished", "failed", "stopped")
+HEARTBEAT_S = 10.0  # status.json refresh period while no iteration line is due (validation)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same directory, fsync, rename."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def fmt_eta(seconds: float) -> str:
@@ -57,22 +62,24 @@ class RunLog:
         }
 
     # ---------------------------------------------------------------- text log
-    def info(self, message: str, level: str = "INFO") -> None:
+    def info(self, message: str, level: str = "INFO", echo: bool = True) -> None:
+        """Append ``message`` (each of its lines prefixed MMEngine-style); also to the console if echoing."""
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        out = self.echo if echo else None
         for line in message.splitlines() or [""]:
             record = f"{stamp} - mmengine - {level} - {line}\n"
             self.text.write(record)
-            if self.echo is not None:
-                self.echo.write(record)
+            if out is not None:
+                out.write(record)
         self.text.flush()
-        if self.echo is not None:
-            self.echo.flush()
+        if out is not None:
+            out.flush()
 
-    def warning(self, message: str) -> None:
-        self.info(message, "WARNING")
+    def warning(self, message: str, echo: bool = True) -> None:
+        self.info(message, "WARNING", echo)
 
-    def error(self, message: str) -> None:
-        self.info(message, "ERROR")
+    def error(self, message: str, echo: bool = True) -> None:
+        self.info(message, "ERROR", echo)
 
     # ---------------------------------------------------------------- records
     def record(self, data: dict[str, Any]) -> None:
@@ -107,9 +114,15 @@ class RunLog:
 
     # ---------------------------------------------------------------- status heartbeat
     def update_status(self, **fields: Any) -> None:
+        """Merge ``fields`` into status.json and rewrite it atomically (``updated`` = now)."""
         self.status.update(fields)
         self.status["updated"] = time.time()
         atomic_write_text(self.dir / "status.json", json.dumps(self.status, indent=1))
+
+    def heartbeat(self, min_interval: float = HEARTBEAT_S) -> None:
+        """Refresh ``updated`` if the last write is older than ``min_interval`` s (long validations)."""
+        if time.time() - self.status["updated"] >= min_interval:
+            self.update_status()
 
     def close(self) -> None:
         for fh in (self.text, self.scalars):

@@ -1,30 +1,62 @@
 """`epam train CONFIG [--work-dir DIR] [--set k=v ...] [--resume auto|PATH]` (also `python -m epam.train`,
-which is what torchrun runs). Exit codes: 0 finished, 2 bad config/data, 3 non-finite loss,
-130/143 stopped by SIGINT/SIGTERM (latest.pth written; continue with --resume auto), 1 other errors."""
+which is what torchrun runs).
+
+Exit codes: 0 finished; 2 bad config, missing data or an unusable checkpoint/work dir (one line on
+stderr naming the cause and the fix); 3 non-finite loss for ``train.nan_patience`` iterations in a
+row; 130 / 143 stopped by SIGINT / SIGTERM (``latest.pth`` written; continue with ``--resume auto``);
+1 anything else (status.json says ``failed`` with the reason; unexpected errors keep their traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 from pathlib import Path
+
+EXIT_BAD_INPUT = 2
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="epam train", description="train EPAM-Net from a config")
-    parser.add_argument("config")
+    parser = argparse.ArgumentParser(prog="epam train", description="train EPAM-Net from a config "
+                                     "(single process, or one process per GPU under torchrun)")
+    parser.add_argument("config", help="YAML config, e.g. configs/epam_synthetic_demo.yaml")
     parser.add_argument("--work-dir", default=None, help="run directory (default: work_dir from the config, "
                         "else work_dirs/<config name>)")
-    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override config values, e.g. --set train.max_epochs=2 optimizer.lr=0.01")
     parser.add_argument("--resume", default=None, metavar="auto|PATH",
-                        help="continue from work_dir/checkpoints/latest.pth (auto) or a checkpoint path")
+                        help="continue from WORK_DIR/checkpoints/latest.pth (auto; from scratch if absent) "
+                             "or from a checkpoint path")
     return parser.parse_args(argv)
 
 
+def _rank0() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _fail(message: str, code: int) -> int:
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _rank0():
         print(f"epam train: {message}", file=sys.stderr)
     return code
+
+
+def resolve_work_dir(args: argparse.Namespace, cfg: dict) -> Path:
+    """--work-dir, else the config's work_dir, else work_dirs/<config stem>."""
+    return Path(args.work_dir or cfg.get("work_dir") or Path("work_dirs") / Path(args.config).stem)
+
+
+def _check_writable(work_dir: Path) -> str | None:
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        probe = work_dir / f".write_test{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return f"{work_dir}: work dir is not writable ({exc.strerror}); choose another with --work-dir"
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -34,55 +66,65 @@ def main(argv: list[str]) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as exc:
-        if int(os.environ.get("RANK", "0")) == 0:
+        if _rank0():
             print(str(exc), file=sys.stderr)
-        return 2
-    work_dir = Path(args.work_dir or cfg.get("work_dir") or Path("work_dirs") / Path(args.config).stem)
+        return EXIT_BAD_INPUT
+    work_dir = resolve_work_dir(args, cfg)
     cfg["work_dir"] = str(work_dir)
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        probe = work_dir / ".write_test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        return _fail(f"{work_dir}: work dir is not writable ({exc.strerror}); choose another with --work-dir", 2)
+    if _rank0() and (problem := _check_writable(work_dir)):
+        return _fail(problem, EXIT_BAD_INPUT)
+    return _run(cfg, work_dir, args.resume)
+
+
+def _run(cfg: dict, work_dir: Path, resume: str | None) -> int:
+    import torch
 
     from epam.data import DataError
+    from epam.engine.distributed import shutdown
     from epam.engine.trainer import Trainer, TrainingError
     from epam.model.checkpoint import CheckpointError
 
     trainer = None
     try:
-        trainer = Trainer(cfg, work_dir, resume=args.resume)
+        trainer = Trainer(cfg, work_dir, resume=resume)
         return trainer.fit()
     except (DataError, TrainingError, CheckpointError) as exc:
         _mark_failed(trainer, work_dir, str(exc))
-        return _fail(str(exc), 2)
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # Ctrl-C before the loop installed its handler
+        _mark_failed(trainer, work_dir, "interrupted during start-up", state="stopped")
+        return _fail("interrupted during start-up; nothing to resume yet", 130)
+    except torch.OutOfMemoryError:
+        reason = "CUDA out of memory; lower data.batch_per_gpu (and scale optimizer.lr) or enable train.amp"
+        _mark_failed(trainer, work_dir, reason)
+        return _fail(reason, 1)
     except OSError as exc:
-        _mark_failed(trainer, work_dir, f"{exc}")
+        _mark_failed(trainer, work_dir, str(exc))
         return _fail(f"I/O error: {exc} (disk full or read-only? check {work_dir})", 1)
+    except Exception as exc:  # unexpected: record it for the TUI, keep the traceback for the developer
+        _mark_failed(trainer, work_dir, f"{type(exc).__name__}: {exc}")
+        raise
     finally:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        shutdown()
 
 
-def _mark_failed(trainer, work_dir: Path, reason: str) -> None:
+def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") -> None:
     """Best effort: record the failure in status.json (rank 0)."""
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not _rank0():
         return
     try:
         if trainer is not None and trainer.log is not None:
-            trainer.log.update_status(state="failed", exit_reason=reason)
-        else:
-            import json
-            import time
+            trainer.log.update_status(state=state, exit_reason=reason)
+            return
+        from epam.engine.runlog import atomic_write_text
 
-            from epam.engine.runlog import atomic_write_text
-
-            atomic_write_text(work_dir / "status.json", json.dumps(
-                {"state": "failed", "exit_reason": reason, "pid": os.getpid(), "updated": time.time()}))
+        path = work_dir / "status.json"
+        try:
+            status = json.loads(path.read_text())
+        except (OSError, ValueError):
+            status = {}
+        status.update(state=state, exit_reason=reason, pid=os.getpid(), updated=time.time())
+        atomic_write_text(path, json.dumps(status, indent=1))
     except OSError:
         pass
 

@@ -6,17 +6,27 @@ optional AMP on CUDA, seeding, validation every ``val_interval`` epochs, atomic 
 ``--resume``, non-finite loss handling and clean stops on SIGINT/SIGTERM. Rank 0 writes the run
 directory (``docs/run_directory.md``).
 
-Resume: ``latest.pth`` is written at every epoch's end and when a signal stops the run; it holds
-the position inside the epoch. The data order of an epoch is a function of (seed, epoch) and the
-augmentation of a sample of (seed, epoch, index), and RNG states are restored, so a resumed run
-with a fixed seed ends exactly as an uninterrupted one. After SIGKILL, training resumes from the
-last ``latest.pth`` (the end of the last finished epoch).
+Resume: ``latest.pth`` is written at every epoch's end and when a signal stops the run (then it
+holds the position inside the epoch and the epoch's running train loss/accuracy). The data order of
+an epoch is a function of (seed, epoch), the augmentation of a sample of (seed, epoch, index), and
+the RNG states are restored, so a resumed run with a fixed seed ends exactly as an uninterrupted
+one. After SIGKILL (no chance to write), training resumes from the last ``latest.pth``, i.e. the
+end of the last finished epoch, and the lost part of the epoch is trained again identically.
+
+Signals: SIGINT/SIGTERM finish the current iteration on every rank (the flag is reduced over ranks
+so all stop at the same iteration), write ``latest.pth``, set status ``stopped`` and return exit
+code 130 (SIGINT) or 143 (SIGTERM). DataLoader workers ignore SIGINT, so Ctrl-C reaches only the
+loop. Non-finite losses: the step is skipped (no backward, no optimizer step; the scheduler still
+advances so the LR stays on its curve); after ``train.nan_patience`` in a row the run fails with
+exit code 3.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import pickle
+import platform
 import random
 import signal
 import subprocess
@@ -28,59 +38,30 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from epam.config import dump_config
 from epam.engine.checkpoint import CheckpointManager, load_checkpoint, rng_state, set_rng_state
-from epam.engine.runlog import RunLog
-from epam.schedule import build_scheduler
+from epam.engine.distributed import (DistInfo, TrainingError, all_gather, all_reduce, broadcast_int,
+                                     setup_distributed)
+from epam.engine.metrics import topk_correct, val_metrics
+from epam.engine.runlog import RunLog, atomic_write_text
+from epam.schedule import build_scheduler, recipe_total_batch
+
+__all__ = ["Trainer", "TrainingError", "seed_everything", "EXIT_NONFINITE", "EXIT_SIGNAL"]
 
 EXIT_NONFINITE = 3
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-class TrainingError(Exception):
-    """Training cannot go on; the message is one line naming the cause and the fix."""
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-
-def setup_distributed(device_pref: str) -> DistInfo:
-    """Join the torchrun group when WORLD_SIZE > 1; pick cuda:LOCAL_RANK or the CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = device_pref in ("auto", "cuda") and torch.cuda.is_available()
-    if device_pref == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("train.device is cuda but no CUDA device is visible (set train.device=cpu or auto)")
-    device = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
-    if use_cuda:
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return DistInfo(rank, local, world, device)
+EXIT_SIGNAL = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
+NAN_HOOK = "EPAM_TEST_NAN_FROM_ITER"  # test hook: the loss is NaN from this 0-based global iteration on
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, numpy and torch (all devices); optionally force deterministic kernels."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -95,21 +76,19 @@ def _git_commit() -> str | None:
         return None
 
 
-def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int) -> int:
-    k = min(k, logits.shape[1])
-    return int((logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1).sum())
+def _worker_init(worker_id: int) -> None:
+    """DataLoader workers: leave SIGINT to the main process (Ctrl-C), then the data's own seeding."""
+    from epam.data import seed_worker
 
-
-def mean_class_accuracy(pred: torch.Tensor, labels: torch.Tensor, num_classes: int) -> float:
-    accs = [float((pred[labels == c] == c).float().mean()) for c in range(num_classes) if (labels == c).any()]
-    return sum(accs) / len(accs) if accs else 0.0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    seed_worker(worker_id)
 
 
 class _StopFlag:
     """Set by SIGINT/SIGTERM; the loop checks it after each iteration."""
 
     def __init__(self) -> None:
-        self.signum: int | None = None
+        self.signum: int = 0
         self._old: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -117,15 +96,46 @@ class _StopFlag:
             self._old[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = signum
+        self.signum = int(signum)
 
     def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
+        self._old.clear()
+
+
+@dataclass
+class EpochStats:
+    """Running sums of the current epoch (this rank): train loss, accuracy."""
+
+    loss_sum: float = 0.0
+    loss_n: float = 0.0  # samples of finite-loss iterations
+    correct: float = 0.0
+    seen: float = 0.0
+
+    def as_list(self) -> list[float]:
+        return [self.loss_sum, self.loss_n, self.correct, self.seen]
+
+
+@dataclass
+class StepOut:
+    """One training iteration's outputs, for logging."""
+
+    rgb: torch.Tensor
+    pose: torch.Tensor
+    loss: float
+    loss_rgb: float
+    loss_pose: float
+    grad_norm: float
+    finite: bool
+    signum: int
 
 
 class Trainer:
-    """Trains EPAM-Net from a resolved config. ``model``/``train_set``/``val_set`` may be injected (tests)."""
+    """Trains EPAM-Net from a resolved config. ``model``/``train_set``/``val_set`` may be injected (tests):
+    any module with ``forward(imgs, heatmap_imgs) -> (rgb_logits, pose_logits)`` and
+    ``loss(rgb, pose, labels) -> (total, loss_rgb, loss_pose)``, and datasets of
+    ``{"imgs", "heatmap_imgs", "label"}`` samples."""
 
     def __init__(self, cfg: dict, work_dir: Path, *, model: nn.Module | None = None, train_set: Any = None,
                  val_set: Any = None, resume: str | None = None, dist_info: DistInfo | None = None):
@@ -133,57 +143,53 @@ class Trainer:
         self.work_dir = Path(work_dir)
         self.tcfg = cfg["train"]
         self.dist = dist_info or setup_distributed(self.tcfg.get("device", "auto"))
-        self.seed = self.tcfg.get("seed")
-        if self.seed is None:
-            self.seed = self._broadcast_int(random.SystemRandom().randrange(2**31))
-        seed_everything(int(self.seed), bool(self.tcfg.get("deterministic", False)))
+        seed = self.tcfg.get("seed")
+        self.seed = int(seed) if seed is not None else broadcast_int(self.dist, random.SystemRandom().randrange(2**31))
+        seed_everything(self.seed, bool(self.tcfg.get("deterministic", False)))
 
         self.log = RunLog(self.work_dir) if self.dist.main else None
+        if self.log:
+            self.log.status.update(max_epochs=int(self.tcfg["max_epochs"]), world_size=self.dist.world_size)
+        try:
+            self._setup(model, train_set, val_set, resume)
+        except Exception as exc:
+            if self.log:  # train.log and status.json get the reason too (the CLI prints it once, on stderr)
+                self.log.error(f"Start-up failed: {exc}", echo=False)
+                self.log.update_status(state="failed", exit_reason=str(exc))
+                self.log.close()
+            raise
+
+    def _setup(self, model: nn.Module | None, train_set: Any, val_set: Any, resume: str | None) -> None:
+        """Everything after the run log exists: data, model, optimizer, schedule; then the resume."""
+        cfg = self.cfg
         self.ckpt = CheckpointManager(self.work_dir / "checkpoints", int(self.tcfg.get("keep_last", 3)),
                                       self.tcfg.get("save_best")) if self.dist.main else None
-
-        if train_set is None or val_set is None:
-            from epam.data import build_dataset
-
-            train_set = train_set if train_set is not None else build_dataset(cfg, "train")
-            val_set = val_set if val_set is not None else build_dataset(cfg, "val")
-        self.train_set, self.val_set = train_set, val_set
+        self.train_set, self.val_set = self._datasets(train_set, val_set)
         self.num_classes = int(cfg["model"]["num_classes"])
-
-        if model is None:
-            from epam.model import build_model
-
-            model = build_model(cfg["model"])
-            self._load_pretrained(model)
-        if self.dist.distributed and cfg["model"].get("sync_bn", False):
-            if self.dist.device.type == "cuda":
-                from epam.model import convert_sync_bn
-
-                model = convert_sync_bn(model)
-            else:
-                self._info("model.sync_bn: SyncBatchNorm needs CUDA; on CPU each process keeps its own BN statistics")
-        self.model = model.to(self.dist.device)
-        self.net = self.model
-        if self.dist.distributed:
-            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.model, self.net = self._build_model(model)
 
         ocfg = cfg["optimizer"]
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=float(ocfg["lr"]), momentum=float(ocfg["momentum"]),
-                                         weight_decay=float(ocfg["weight_decay"]), nesterov=bool(ocfg.get("nesterov", False)))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=float(ocfg["lr"]),
+                                         momentum=float(ocfg["momentum"]), weight_decay=float(ocfg["weight_decay"]),
+                                         nesterov=bool(ocfg.get("nesterov", False)))
         self.batch = int(cfg["data"]["batch_per_gpu"])
-        self.iters_per_epoch = max(1, math.ceil(math.ceil(len(train_set) / self.dist.world_size) / self.batch))
+        per_rank = math.ceil(len(self.train_set) / self.dist.world_size)
+        self.iters_per_epoch = max(1, math.ceil(per_rank / self.batch))
         self.scheduler, self.by_epoch = build_scheduler(self.optimizer, cfg, self.iters_per_epoch)
         self.use_amp = bool(self.tcfg.get("amp", False)) and self.dist.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         clip = cfg.get("clip_grad") or {}
-        self.max_norm = float(clip.get("max_norm", math.inf)) if clip else math.inf
-        self.norm_type = float(clip.get("norm_type", 2)) if clip else 2.0
+        self.max_norm = float(clip["max_norm"]) if clip.get("max_norm") else math.inf
+        self.norm_type = float(clip.get("norm_type", 2))
         self.max_epochs = int(self.tcfg["max_epochs"])
+        self.log_interval = int(self.tcfg.get("log_interval", 20))
+        self.nan_patience = int(self.tcfg.get("nan_patience", 3))
 
         self.epoch = 0  # completed epochs
         self.skip = 0  # iterations of the current epoch already done (mid-epoch resume)
         self.global_iter = 0
+        self.stats = EpochStats()
+        self.window: dict[str, list[float]] = defaultdict(list)  # values since the last iteration line
         self.best: dict[str, Any] | None = None
         self.nan_streak = 0
         self.nan_total = 0
@@ -191,24 +197,36 @@ class Trainer:
         if resume:
             self._resume(resume)
 
-    # ---------------------------------------------------------------- helpers
-    def _broadcast_int(self, value: int) -> int:
-        if not self.dist.distributed:
-            return value
-        t = torch.tensor([value], dtype=torch.long, device=self.dist.device)
-        dist.broadcast(t, 0)
-        return int(t.item())
+    # ---------------------------------------------------------------- construction
+    def _datasets(self, train_set: Any, val_set: Any) -> tuple[Any, Any]:
+        if train_set is not None and val_set is not None:
+            return train_set, val_set
+        from epam.data import build_dataset
 
-    def _all_reduce(self, values: list[float]) -> list[float]:
-        if not self.dist.distributed:
-            return values
-        t = torch.tensor(values, dtype=torch.float64, device=self.dist.device)
-        dist.all_reduce(t)
-        return t.tolist()
+        # the seed drawn for a seedless config also drives the augmentation, so the logged seed replays the run
+        cfg = {**self.cfg, "train": {**self.tcfg, "seed": self.seed}}
+        return (train_set if train_set is not None else build_dataset(cfg, "train"),
+                val_set if val_set is not None else build_dataset(cfg, "val"))
 
-    def _info(self, message: str) -> None:
-        if self.log:
-            self.log.info(message)
+    def _build_model(self, model: nn.Module | None) -> tuple[nn.Module, nn.Module]:
+        """(the model, what the loop calls: the model or its DDP wrapper)."""
+        if model is None:
+            from epam.model import build_model
+
+            model = build_model(self.cfg["model"])
+            self._load_pretrained(model)
+        if self.dist.distributed and self.cfg["model"].get("sync_bn", False):
+            if self.dist.device.type == "cuda":
+                from epam.model import convert_sync_bn
+
+                model = convert_sync_bn(model)
+            else:
+                self._info("model.sync_bn: SyncBatchNorm needs CUDA; on CPU each process keeps its own BN statistics")
+        model = model.to(self.dist.device)
+        if not self.dist.distributed:
+            return model, model
+        ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+        return model, nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
     def _load_pretrained(self, model: nn.Module) -> None:
         from epam.model.checkpoint import load_official_checkpoint, load_pretrained_stream
@@ -222,35 +240,38 @@ class Trainer:
             report = load_official_checkpoint(model, m["load_from"], strict=False)
             self._info(f"Loaded weights from {m['load_from']}: {report.summary()}")
 
+    # ---------------------------------------------------------------- helpers
+    def _info(self, message: str) -> None:
+        if self.log:
+            self.log.info(message)
+
     def _loader(self, dataset: Any, train: bool, epoch: int, skip_batches: int = 0) -> Iterable:
+        """This rank's batches of ``dataset`` for ``epoch``; the first ``skip_batches`` left out."""
         from torch.utils.data import DataLoader, DistributedSampler
 
-        from epam.data import collate, seed_worker
+        from epam.data import collate
 
         dcfg = self.cfg["data"]
         sampler = DistributedSampler(dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                                     shuffle=train, seed=int(self.seed), drop_last=False)
+                                     shuffle=train, seed=self.seed, drop_last=False)
         sampler.set_epoch(epoch)
-        indices = list(sampler)
         batch = self.batch if train else int(dcfg["val_batch_per_gpu"])
-        if skip_batches:
-            indices = indices[skip_batches * batch:]
+        indices = list(sampler)[skip_batches * batch:]
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
-        workers = int(dcfg.get("num_workers", 0))
-        gen = torch.Generator().manual_seed(int(self.seed) * 1000 + epoch)
-        return DataLoader(dataset, batch_size=batch, sampler=indices, num_workers=workers, collate_fn=collate,
-                          pin_memory=bool(dcfg.get("pin_memory", False)) and self.dist.device.type == "cuda",
-                          worker_init_fn=seed_worker, generator=gen, persistent_workers=False,
-                          drop_last=False)
+        gen = torch.Generator().manual_seed(self.seed * 1000 + epoch)  # worker seeds; the global RNG stays put
+        return DataLoader(dataset, batch_size=batch, sampler=indices, num_workers=int(dcfg.get("num_workers", 0)),
+                          collate_fn=collate, worker_init_fn=_worker_init, generator=gen,
+                          pin_memory=bool(dcfg.get("pin_memory", False)) and self.dist.device.type == "cuda")
 
-    def _state(self, iter_in_epoch: int) -> dict[str, Any]:
+    def _state(self, iter_in_epoch: int, stats: EpochStats) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "iter_in_epoch": iter_in_epoch, "iteration": self.global_iter,
-            "rng": rng_state(), "config": self.cfg, "best": self.best, "seed": int(self.seed),
-            "nan_total": self.nan_total,
+            "epoch_stats": stats.as_list(), "log_window": {k: list(v) for k, v in self.window.items()},
+            "rng": rng_state(), "config": self.cfg, "best": self.best,
+            "seed": self.seed, "nan_total": self.nan_total, "world_size": self.dist.world_size,
         }
 
     def _resume(self, resume: str) -> None:
@@ -260,45 +281,75 @@ class Trainer:
                 self._info(f"No checkpoint to resume from at {path}; starting from scratch")
                 return
             raise TrainingError(f"{path}: resume checkpoint not found (use --resume auto or a path to a .pth)")
-        state = load_checkpoint(path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        try:
+            state = load_checkpoint(path)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+        except pickle.UnpicklingError:
+            raise TrainingError(f"{path}: cannot resume from this checkpoint (not one this trainer wrote: unreadable, "
+                                "or objects outside weights_only's safe set); resume from another checkpoint or "
+                                "start without --resume") from None
+        except (RuntimeError, KeyError, ValueError, EOFError, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrainingError(f"{path}: cannot resume from this checkpoint ({first[:200]}); "
+                                "resume from another checkpoint or start without --resume") from None
         self.epoch, self.skip = int(state["epoch"]), int(state.get("iter_in_epoch", 0))
         self.global_iter = int(state["iteration"])
         self.best = state.get("best")
         self.nan_total = int(state.get("nan_total", 0))
-        if int(state.get("seed", self.seed)) != int(self.seed):
+        if self.dist.main and "epoch_stats" in state:  # the epoch's sums so far, already reduced over ranks
+            self.stats = EpochStats(*(float(v) for v in state["epoch_stats"]))
+            self.window = defaultdict(list, {k: [float(x) for x in v] for k, v in state.get("log_window", {}).items()})
+        if int(state.get("seed", self.seed)) != self.seed:
             self._info(f"Resuming with the checkpoint's seed {state['seed']} (config: {self.seed})")
             self.seed = int(state["seed"])
         set_rng_state(state["rng"])
+        if int(state.get("world_size", self.dist.world_size)) != self.dist.world_size and self.log:
+            self.log.warning(f"{path} was written by {state['world_size']} process(es), this run has "
+                             f"{self.dist.world_size}: the data order and per-iteration schedule differ from the "
+                             "original run (resume with the same number of processes to continue it exactly)")
         self._info(f"Resumed from {path}: epoch {self.epoch + 1}, iteration {self.global_iter}")
         if self.log:
             self.log.record({"resume": True, "epoch": self.epoch + 1, "iter": self.global_iter, "step": self.global_iter})
 
+    def _environment(self) -> list[str]:
+        env = [f"Python: {platform.python_version()}", f"PyTorch: {torch.__version__}", f"NumPy: {np.__version__}",
+               f"CUDA available: {torch.cuda.is_available()}"]
+        if torch.cuda.is_available():
+            env.append(f"CUDA: {torch.version.cuda}, cuDNN: {torch.backends.cudnn.version()}")
+            env.append("GPUs: " + ", ".join(f"{i}: {torch.cuda.get_device_name(i)}"
+                                            for i in range(torch.cuda.device_count())))
+        env += [f"host: {platform.node()}", f"device: {self.dist.device}", f"world size: {self.dist.world_size}",
+                f"distributed backend: {'nccl' if self.dist.device.type == 'cuda' else 'gloo'}"
+                if self.dist.distributed else "distributed: no", f"torch threads: {torch.get_num_threads()}",
+                f"seed: {self.seed}", f"deterministic: {self.tcfg.get('deterministic', False)}",
+                f"git commit: {_git_commit()}"]
+        return env
+
     def _start_banner(self) -> None:
         if not self.log:
             return
-        env = [f"torch: {torch.__version__}", f"CUDA available: {torch.cuda.is_available()}",
-               f"device: {self.dist.device}", f"world size: {self.dist.world_size}", f"seed: {self.seed}",
-               f"deterministic: {self.tcfg.get('deterministic', False)}", f"git commit: {_git_commit()}"]
-        if torch.cuda.is_available():
-            env.append("GPUs: " + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())))
-        self.log.info("Environment:\n    " + "\n    ".join(env))
-        self.log.info("Config:\n" + dump_config(self.cfg).rstrip())
+        self.log.info("Environment:\n    " + "\n    ".join(self._environment()))
+        text = dump_config(self.cfg)
+        self.log.info("Config:\n" + text.rstrip())
+        atomic_write_text(self.work_dir / "config.yaml", text)
         n = sum(p.numel() for p in self.model.parameters())
-        self.log.info(f"Model: EPAM-Net, {n:,} parameters; {len(self.train_set)} train / {len(self.val_set)} val "
-                      f"samples; {self.iters_per_epoch} iterations per epoch")
+        total = self.batch * self.dist.world_size
+        self.log.info(f"Model: {type(self.model).__name__}, {n:,} parameters; {len(self.train_set)} train / "
+                      f"{len(self.val_set)} val samples; total batch {total}; {self.iters_per_epoch} iterations per epoch")
+        if total != recipe_total_batch(self.cfg):
+            self.log.warning(f"total batch {total} differs from the recipe's {recipe_total_batch(self.cfg)} "
+                             f"(train.gpus x data.batch_per_gpu); optimizer.lr is used as configured")
         self.log.info(f"Checkpoints will be saved to {self.work_dir / 'checkpoints'}.")
-        (self.work_dir / "config.yaml").write_text(dump_config(self.cfg))
         self.log.update_status(max_epochs=self.max_epochs, iters_per_epoch=self.iters_per_epoch,
-                               world_size=self.dist.world_size, epoch=self.epoch + 1, iter=self.global_iter,
-                               best=self.best, seed=int(self.seed))
+                               world_size=self.dist.world_size, epoch=min(self.epoch + 1, self.max_epochs),
+                               iter=self.global_iter, best=self.best, seed=self.seed)
 
     # ---------------------------------------------------------------- the loop
     def fit(self) -> int:
-        """Train to ``max_epochs``; returns the process exit code (0 done, 130/143 stopped, 3 non-finite)."""
+        """Train to ``max_epochs``; returns the exit code (0 done, 130/143 stopped, 3 non-finite)."""
         self.stop.install()
         try:
             self._start_banner()
@@ -311,10 +362,10 @@ class Trainer:
                 if self.by_epoch:
                     self.scheduler.step()
                 val_due = self.epoch % int(self.tcfg.get("val_interval", 1)) == 0 or self.epoch == self.max_epochs
-                metrics = self.validate() if val_due else None
-                self._end_of_epoch(metrics)
-                if self.stop.signum is not None:
-                    return self._stopped(0)
+                self._end_of_epoch(self.validate() if val_due else None)
+                signum = int(all_reduce(self.dist, [self.stop.signum], "max")[0])
+                if signum and self.epoch < self.max_epochs:
+                    return self._stopped(0, signum)
             self._info(f"Training finished: {self.max_epochs} epochs, best {self._best_text()}")
             if self.log:
                 self.log.update_status(state="finished", exit_reason="completed")
@@ -325,75 +376,87 @@ class Trainer:
                 self.log.close()
 
     def _train_epoch(self) -> int | None:
+        """One epoch from ``self.skip``; None when it completed, else the exit code (stopped or failed)."""
         self.net.train()
-        loader = self._loader(self.train_set, True, self.epoch, self.skip)
-        window: dict[str, list[float]] = defaultdict(list)
-        sums = [0.0, 0.0, 0.0]  # loss sum, correct, samples (for the epoch record)
         t_last = time.perf_counter()
         it = self.skip
-        for batch in loader:
+        for batch in self._loader(self.train_set, True, self.epoch, self.skip):
             data_time = time.perf_counter() - t_last
-            imgs = batch["imgs"].to(self.dist.device, non_blocking=True)
-            heat = batch["heatmap_imgs"].to(self.dist.device, non_blocking=True)
-            labels = batch["label"].to(self.dist.device, non_blocking=True)
             lr = self.optimizer.param_groups[0]["lr"]
-            with torch.autocast(self.dist.device.type, enabled=self.use_amp):
-                rgb, pose = self.net(imgs, heat)
-                total, loss_rgb, loss_pose = self.model.loss(rgb.float(), pose.float(), labels)
-            if os.environ.get("EPAM_TEST_NAN_FROM_ITER") and self.global_iter >= int(os.environ["EPAM_TEST_NAN_FROM_ITER"]):
-                total = total * float("nan")  # test hook: inject a non-finite loss
-            finite = bool(torch.isfinite(total))
-            if self.dist.distributed:
-                finite = self._all_reduce([0.0 if finite else 1.0])[0] == 0.0
-            self.optimizer.zero_grad(set_to_none=True)
-            if finite:
-                self.nan_streak = 0
-                self.scaler.scale(total).backward()
-                self.scaler.unscale_(self.optimizer)
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm, self.norm_type))
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                grad_norm = float("nan")
-                self.nan_streak += 1
-                self.nan_total += 1
-                if self.log:
-                    self.log.warning(f"Non-finite loss {float(total)} at iteration {self.global_iter + 1} "
-                                     f"(epoch {self.epoch + 1}); step skipped ({self.nan_streak} in a row)")
-            if not self.by_epoch:
-                self.scheduler.step()
+            labels = batch["label"].to(self.dist.device, non_blocking=True)
+            out = self._train_step(batch, labels)
             self.global_iter += 1
             it += 1
-            with torch.no_grad():
-                fused = rgb.detach().float() + pose.detach().float()
-                correct = topk_correct(fused, labels, 1)
-            n = labels.shape[0]
-            sums[0] += float(total.detach()) * n if finite else 0.0
-            sums[1] += correct
-            sums[2] += n
-            for key, value in (("loss", total.item()), ("loss_rgb", loss_rgb.item()), ("loss_pose", loss_pose.item()),
-                               ("grad_norm", grad_norm), ("data_time", data_time),
+            correct = topk_correct(out.rgb.detach().float() + out.pose.detach().float(), labels, 1)
+            self._accumulate(out, correct, labels.shape[0])
+            for key, value in (("loss", out.loss), ("loss_rgb", out.loss_rgb), ("loss_pose", out.loss_pose),
+                               ("grad_norm", out.grad_norm), ("data_time", data_time),
                                ("time", time.perf_counter() - t_last)):
-                window[key].append(value)
-            if it % int(self.tcfg.get("log_interval", 20)) == 0 or it == self.iters_per_epoch:
-                self._log_window(window, it, lr, correct / max(1, n))
-                window.clear()
-            if self.nan_streak >= int(self.tcfg.get("nan_patience", 3)):
+                self.window[key].append(value)
+            if it % self.log_interval == 0 or it == self.iters_per_epoch:
+                self._log_window(it, lr, correct / max(1, labels.shape[0]))
+            if self.nan_streak >= self.nan_patience:
                 return self._failed(f"{self.nan_streak} non-finite losses in a row (train.nan_patience="
-                                    f"{self.tcfg.get('nan_patience', 3)}); lower optimizer.lr or add warmup", EXIT_NONFINITE)
-            if self.stop.signum is not None:
-                self.skip = it
-                return self._stopped(it)
+                                    f"{self.nan_patience}); lower optimizer.lr, add warmup or enable clip_grad",
+                                    EXIT_NONFINITE)
+            signum = out.signum if self.dist.distributed else self.stop.signum
+            if signum:
+                return self._stopped(it, signum)
             t_last = time.perf_counter()
-        loss_sum, correct_sum, seen = self._all_reduce(sums)
+        loss_sum, loss_n, correct_sum, seen = all_reduce(self.dist, self.stats.as_list())
         if self.log:
-            self.log.log_train_epoch(self.epoch + 1, loss_sum / max(1.0, seen), correct_sum / max(1.0, seen))
+            self.log.log_train_epoch(self.epoch + 1, loss_sum / loss_n if loss_n else float("nan"),
+                                     correct_sum / max(1.0, seen))
+        self.stats = EpochStats()
         return None
 
-    def _log_window(self, window: dict[str, list[float]], it: int, lr: float, top1: float) -> None:
+    def _train_step(self, batch: dict[str, torch.Tensor], labels: torch.Tensor) -> StepOut:
+        """Forward, loss, and (if the loss is finite on every rank) backward, clip and optimizer step."""
+        imgs = batch["imgs"].to(self.dist.device, non_blocking=True)
+        heat = batch["heatmap_imgs"].to(self.dist.device, non_blocking=True)
+        with torch.autocast(self.dist.device.type, enabled=self.use_amp):
+            rgb, pose = self.net(imgs, heat)
+            total, loss_rgb, loss_pose = self.model.loss(rgb.float(), pose.float(), labels)
+        if os.environ.get(NAN_HOOK) and self.global_iter >= int(os.environ[NAN_HOOK]):
+            total = total * float("nan")
+        # one collective per iteration: any rank non-finite -> all skip; any rank signalled -> all stop after it
+        local_finite = bool(torch.isfinite(total))
+        bad, signum = all_reduce(self.dist, [0.0 if local_finite else 1.0, float(self.stop.signum)], "max")
+        finite = bad == 0.0
+        self.optimizer.zero_grad(set_to_none=True)
+        grad_norm = float("nan")
+        if finite:
+            self.nan_streak = 0
+            self.scaler.scale(total).backward()
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm, self.norm_type))
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.nan_streak += 1
+            self.nan_total += 1
+            if self.log:
+                what = "on another rank" if local_finite else f"{float(total.detach())}"
+                self.log.warning(f"Non-finite loss {what} at iteration {self.global_iter + 1} (epoch "
+                                 f"{self.epoch + 1}); step skipped ({self.nan_streak} in a row, {self.nan_total} in all)")
+        if not self.by_epoch:
+            self.scheduler.step()
+        return StepOut(rgb, pose, float(total.detach()), float(loss_rgb.detach()), float(loss_pose.detach()),
+                       grad_norm, finite, int(signum))
+
+    def _accumulate(self, out: StepOut, correct: int, n: int) -> None:
+        if out.finite:
+            self.stats.loss_sum += out.loss * n
+            self.stats.loss_n += n
+        self.stats.correct += correct
+        self.stats.seen += n
+
+    def _log_window(self, it: int, lr: float, top1: float) -> None:
+        """The iteration line and record: means over the window, then the window restarts."""
+        mean = {k: (sum(v) / len(v) if v else float("nan")) for k, v in self.window.items()}
+        self.window.clear()
         if not self.log:
             return
-        mean = {k: (sum(v) / len(v) if v else float("nan")) for k, v in window.items()}
         remaining = self.max_epochs * self.iters_per_epoch - self.global_iter
         memory = None
         if self.dist.device.type == "cuda":
@@ -407,47 +470,46 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Fused top-1/top-5/mean-class accuracy and each stream's top-1 over the whole val split."""
-        self.net.eval()
+        """Fused top-1/top-5/mean-class accuracy and each stream's top-1 over the whole val split.
+
+        Each rank evaluates its shard with the bare model (no DDP collectives in the loop); the
+        predictions are gathered once at the end."""
+        self.model.eval()
         t0 = time.perf_counter()
         data_time = 0.0
-        rows: list[tuple[int, list[float], list[float], int]] = []
+        idx, rgbs, poses, labels = [], [], [], []
         loader = self._loader(self.val_set, False, self.epoch)
-        sampler_indices = list(loader.sampler)
+        order = list(loader.sampler)
         pos = 0
         t_last = time.perf_counter()
         for batch in loader:
             data_time += time.perf_counter() - t_last
             imgs = batch["imgs"].to(self.dist.device)
-            heat = batch["heatmap_imgs"].to(self.dist.device)
             with torch.autocast(self.dist.device.type, enabled=self.use_amp):
-                rgb, pose = self.net(imgs, heat)
-            for j in range(imgs.shape[0]):
-                rows.append((sampler_indices[pos + j], rgb[j].float().cpu().tolist(), pose[j].float().cpu().tolist(),
-                             int(batch["label"][j])))
+                rgb, pose = self.model(imgs, batch["heatmap_imgs"].to(self.dist.device))
+            idx.append(torch.tensor(order[pos:pos + imgs.shape[0]]))
             pos += imgs.shape[0]
+            rgbs.append(rgb.float().cpu())
+            poses.append(pose.float().cpu())
+            labels.append(batch["label"].cpu())
+            if self.log:
+                self.log.heartbeat()
             t_last = time.perf_counter()
-        if self.dist.distributed:
-            gathered: list[Any] = [None] * self.dist.world_size
-            dist.all_gather_object(gathered, rows)
-            rows = [r for part in gathered for r in part]
-        unique = {r[0]: r for r in rows}  # DistributedSampler pads with repeats
-        rgb = torch.tensor([unique[i][1] for i in sorted(unique)])
-        pose = torch.tensor([unique[i][2] for i in sorted(unique)])
-        labels = torch.tensor([unique[i][3] for i in sorted(unique)])
-        fused = rgb + pose
-        n = max(1, len(labels))
-        metrics = {
-            "acc/top1": topk_correct(fused, labels, 1) / n,
-            "acc/top5": topk_correct(fused, labels, 5) / n,
-            "acc/mean1": mean_class_accuracy(fused.argmax(1), labels, self.num_classes),
-            "acc/rgb_top1": topk_correct(rgb, labels, 1) / n,
-            "acc/pose_top1": topk_correct(pose, labels, 1) / n,
-        }
+        parts = all_gather(self.dist, tuple(torch.cat(x) if x else torch.zeros(0) for x in (idx, rgbs, poses, labels)))
+        metrics = val_metrics(*self._unique_rows(parts), self.num_classes)
         if self.log:
-            self.log.log_val(self.epoch, len(labels), metrics, data_time / max(1, len(loader)),
+            self.log.log_val(self.epoch, len(loader), metrics, data_time / max(1, len(loader)),
                              (time.perf_counter() - t0) / max(1, len(loader)))
         return metrics
+
+    @staticmethod
+    def _unique_rows(parts: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(rgb, pose, labels) in dataset order, each sample once (DistributedSampler pads with repeats)."""
+        idx = torch.cat([p[0] for p in parts]).long()
+        first = {int(i): row for row, i in enumerate(idx.tolist())}
+        rows = torch.tensor([first[i] for i in sorted(first)], dtype=torch.long)
+        rgb, pose, labels = (torch.cat([p[k] for p in parts]) for k in (1, 2, 3))
+        return rgb[rows], pose[rows], labels[rows].long()
 
     def _end_of_epoch(self, metrics: dict[str, float] | None) -> None:
         if not (self.log and self.ckpt):
@@ -456,12 +518,11 @@ class Trainer:
         improved = metrics is not None and key in metrics and (self.best is None or metrics[key] > self.best["value"])
         if improved:
             self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch}
-        state = self._state(0)
-        self.ckpt.save_latest(state)
-        self.ckpt.save_epoch(state, self.epoch)
+        self.ckpt.save_latest(self._state(0, EpochStats()))
+        self.ckpt.save_epoch(self.epoch)
         self.log.info(f"Saving checkpoint at {self.epoch} epochs")
-        if improved:
-            path, removed = self.ckpt.save_best(state, self.epoch)
+        if improved and self.tcfg.get("save_best"):
+            path, removed = self.ckpt.save_best(self.epoch)
             for old in removed:
                 self.log.info(f"The previous best checkpoint {old} is removed")
             self.log.info(f"The best checkpoint with {metrics[key]:.4f} {key} at {self.epoch} epoch is saved to {path.name}.")
@@ -470,15 +531,16 @@ class Trainer:
     def _best_text(self) -> str:
         return "n/a" if not self.best else f"{self.best['metric']} {self.best['value']:.4f} at epoch {self.best['epoch']}"
 
-    def _stopped(self, iter_in_epoch: int) -> int:
-        signum = self.stop.signum or signal.SIGINT
+    def _stopped(self, iter_in_epoch: int, signum: int) -> int:
+        """Write latest.pth at this position (rank 0), mark the run stopped; returns 130/143."""
+        stats = EpochStats(*all_reduce(self.dist, self.stats.as_list()))  # every rank takes part
         name = signal.Signals(signum).name
         if self.log and self.ckpt:
-            self.ckpt.save_latest(self._state(iter_in_epoch))
+            self.ckpt.save_latest(self._state(iter_in_epoch, stats))
             self.log.info(f"Stopped by {name} at epoch {self.epoch + 1}, iteration {self.global_iter}; "
                           f"latest.pth written (continue with --resume auto)")
             self.log.update_status(state="stopped", exit_reason=f"stopped by {name}", iter=self.global_iter)
-        return EXIT_SIGNAL.get(signum, 130)
+        return EXIT_SIGNAL.get(signum, 128 + signum)
 
     def _failed(self, reason: str, code: int) -> int:
         if self.log:
