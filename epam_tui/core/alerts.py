@@ -1,5 +1,10 @@
 """Alerts from a run's state: non-finite loss, stall, process death. Each is raised once per run and
-appended to the run's ``events.jsonl``, so a restarted TUI does not raise it again."""
+appended to the run's ``events.jsonl``, so a restarted TUI does not raise it again.
+
+The death alert names the exit code and quotes the last meaningful lines of the run's output. A run
+started by the launcher is ``failed`` by its status.json a moment before its wrapper records the exit
+code (torchrun is still tearing the other workers down); the alert then waits for ``exit.json``, at
+most ``DEATH_WAIT_S`` s after the failure was written, so that it is raised once, with the code."""
 
 from __future__ import annotations
 
@@ -7,9 +12,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from epam_tui.core.procs import tail_lines
-from epam_tui.core.registry import RunData
+from epam_tui.core.procs import is_alive, tail_lines
+
+if TYPE_CHECKING:
+    from epam_tui.core.registry import RunData
 
 
 @dataclass(frozen=True)
@@ -17,19 +25,55 @@ class Alert:
     kind: str  # nonfinite | stall | death | gpu_low
     key: str  # identifies one occurrence (e.g. the step)
     message: str
+    lines: tuple[str, ...] = ()  # death: the last meaningful lines of the run's output
 
 
-def alerts_for(run: RunData) -> list[Alert]:
+DEATH_WAIT_S = 10.0  # how long a death alert waits for the launcher's exit code
+QUOTED_LINES = 3  # output lines quoted in the death alert's message
+
+
+def _says_something(line: str) -> bool:
+    """Not blank and not a ruler (torchrun's error summary ends with a line of '=')."""
+    text = line.strip()
+    return bool(text) and not set(text) <= set("=-_*#~+ ")
+
+
+def last_output(path: Path, n: int = 5) -> list[str]:
+    """The last ``n`` meaningful lines of a run's own output: ``stdout.log`` (what the launched command
+    printed), else ``train.log``; blank lines and rulers skipped."""
+    for name in ("stdout.log", "train.log"):
+        lines = [line.rstrip() for line in tail_lines(Path(path) / name, 80) if _says_something(line)]
+        if lines:
+            return lines[-n:]
+    return []
+
+
+def exit_code_pending(run: RunData, now: float | None = None) -> bool:
+    """A launched run failed by its status.json while its wrapper still runs without having written
+    exit.json (for less than ``DEATH_WAIT_S`` s since the failure): the exit code is about to arrive."""
+    if run.exit is not None or not run.run or not run.run.get("pid"):
+        return False
+    if not is_alive(run.run.get("pid"), run.run.get("create_time")):
+        return False
+    since = (run.status or {}).get("updated") or run.last_update or 0.0
+    return (time.time() if now is None else now) - float(since) < DEATH_WAIT_S
+
+
+def alerts_for(run: RunData, now: float | None = None) -> list[Alert]:
     out = []
     if run.store.first_nonfinite is not None:
         step = run.store.first_nonfinite
         out.append(Alert("nonfinite", str(step), f"{run.name}: non-finite loss at step {step}"))
     if run.state == "stalled":
         out.append(Alert("stall", str(run.last_step), f"{run.name}: stalled - {run.reason}"))
-    if run.state == "failed":
-        last = tail_lines(run.path / "stdout.log", 3) or tail_lines(run.path / "train.log", 3)
-        detail = f"; last output: {last[-1][:160]}" if last else ""
-        out.append(Alert("death", "end", f"{run.name}: failed ({run.reason}){detail}"))
+    if run.state == "failed" and not exit_code_pending(run, now):
+        lines = last_output(run.path)
+        quoted = " | ".join(line.strip()[:160] for line in lines[-QUOTED_LINES:])
+        detail = f"; last output: {quoted}" if quoted else ""
+        code, reason = (run.exit or {}).get("code"), run.reason
+        if code is not None and f"exit code {code}" not in reason:  # status.json's reason; the code is known too
+            reason = f"exit code {code}: {reason}" if reason else f"exit code {code}"
+        out.append(Alert("death", "end", f"{run.name}: failed ({reason}){detail}", tuple(lines)))
     return out
 
 
@@ -54,9 +98,15 @@ class AlertTracker:
             self.seen[path] = seen
         return self.seen[path]
 
-    def new_alerts(self, run: RunData) -> list[Alert]:
+    def kinds(self, path: Path) -> set[str]:
+        """The kinds of alert raised for the run so far (this session's and those in events.jsonl)."""
+        return {kind for kind, _ in self.seen.get(path, ())}
+
+    def new_alerts(self, run: RunData, extra: list[Alert] | tuple[Alert, ...] = ()) -> list[Alert]:
+        """The run's alerts (and ``extra`` ones, e.g. from ``UtilRecorder``) not raised before; each is
+        appended to events.jsonl."""
         seen = self._load(run.path)
-        fresh = [a for a in alerts_for(run) if (a.kind, a.key) not in seen]
+        fresh = [a for a in [*alerts_for(run), *extra] if (a.kind, a.key) not in seen]
         for alert in fresh:
             seen.add((alert.kind, alert.key))
             try:
@@ -103,6 +153,6 @@ class UtilRecorder:
         mean = sum(u for _, u in hist) / len(hist)
         if covered and mean < self.target and run.path not in self.alerted:
             self.alerted.add(run.path)
-            return Alert("gpu_low", f"{int(now)}", f"{run.name}: GPU utilisation {mean:.0f}% over the last "
+            return Alert("gpu_low", "window", f"{run.name}: GPU utilisation {mean:.0f}% over the last "
                          f"{self.window:.0f} s (target {self.target:.0f}%; NVML: share of time a kernel ran)")
         return None

@@ -22,22 +22,38 @@ def is_alive(pid: int | None, create_time: float | None = None) -> bool:
         return False
 
 
-def process_tree_cpu(pid: int | None, interval: float | None = None) -> float:
-    """CPU percent of ``pid`` and its descendants since the previous call (0.0 when gone)."""
-    if not pid:
-        return 0.0
-    try:
-        root = psutil.Process(int(pid))
-        procs = [root] + root.children(recursive=True)
-    except (psutil.Error, ValueError):
-        return 0.0
-    total = 0.0
-    for proc in procs:
+class TreeSampler:
+    """CPU and memory of a process and its descendants (a run: torchrun, its workers, loader workers).
+
+    psutil's ``cpu_percent`` is measured between two calls on the *same* ``Process`` object, so the
+    objects are kept across samples (keyed by pid and create time; a reused pid is a new process).
+    The first sample of a process counts 0 %; call about every 2 s."""
+
+    def __init__(self) -> None:
+        self._procs: dict[tuple[int, float], psutil.Process] = {}
+
+    def sample(self, pid: int | None) -> tuple[float, int, int] | None:
+        """(CPU percent summed over the tree, RSS bytes summed, process count), None when ``pid`` is gone."""
+        if not pid:
+            return None
         try:
-            total += proc.cpu_percent(interval)
-        except psutil.Error:
-            continue
-    return total
+            root = psutil.Process(int(pid))
+            tree = [root] + root.children(recursive=True)
+        except (psutil.Error, ValueError):
+            return None
+        cpu, rss, alive = 0.0, 0, {}
+        for proc in tree:
+            try:
+                key = (proc.pid, proc.create_time())
+                known = self._procs.get(key, proc)
+                with known.oneshot():
+                    cpu += known.cpu_percent(None)
+                    rss += known.memory_info().rss
+                alive[key] = known
+            except psutil.Error:
+                continue
+        self._procs = alive  # forget processes that ended
+        return cpu, rss, len(alive)
 
 
 def tail_lines(path: str | Path, n: int = 20, max_bytes: int = 65536) -> list[str]:

@@ -27,9 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
-
 from epam_tui.core.procs import is_alive
 from epam_tui.core.sources.parsers import SeriesStore, feed_epam_official, feed_json, feed_mmengine
 from epam_tui.core.tail import Tailer
@@ -114,6 +111,7 @@ class RunData:
     iters_per_epoch: int | None = None
     max_epochs: int | None = None
     last_update: float = 0.0
+    loading: float | None = None  # share of the backlog read so far while a big log is being read
 
     # ------------------------------------------------------------ summaries
     # ------------------------------------------------------------ series (numpy columns, full resolution)
@@ -177,6 +175,8 @@ class RunData:
     @property
     def median_step_time(self) -> float | None:
         times = self.store.columns(("time",))["time"][-50:]
+        import numpy as np
+
         times = times[np.isfinite(times)]
         return float(np.median(times)) if len(times) else None
 
@@ -205,7 +205,7 @@ class RunData:
         return {"name": self.name, "path": str(self.path), "kind": self.kind, "state": self.state,
                 "reason": self.reason, "epoch": self.last_epoch, "max_epochs": self.max_epochs, "step": self.last_step,
                 "total_steps": self.total_iters, "loss": self.latest_loss, "best_top1": self.best_top1,
-                "eta_s": self.eta_seconds, "gpus": self.gpus, "bad_lines": self.store.bad}
+                "eta_s": self.eta_seconds, "gpus": self.gpus, "bad_lines": self.store.bad, "loading": self.loading}
 
 
 class RunWatcher:
@@ -236,8 +236,11 @@ class RunWatcher:
             return out
         return [(f, "official") for f in sorted(p.iterdir()) if TS_LOG.match(f.name)]
 
-    def poll(self) -> bool:
-        """Read what was appended; refresh status and state. True when anything new arrived."""
+    def poll(self, budget: int | None = None) -> bool:
+        """Read what was appended; refresh status and state. True when anything new arrived.
+
+        ``budget``: read at most that many bytes per file in this call (a big backlog is then read over
+        several calls and ``data.loading`` says how far it got); None reads everything."""
         changed = False
         if not self._kind_known:  # a directory whose files had not appeared yet
             kind = detect_kind(self.path)
@@ -252,9 +255,9 @@ class RunWatcher:
                 self.tailers[path] = Tailer(path)
         batches = []
         for path, fmt in sources:
-            lines = self.tailers[path].read_chunk()
+            lines = self.tailers[path].read_chunk(budget)
             if self.tailers[path].reset:
-                return self._rebuild()
+                return self._rebuild(budget)
             batches.append((lines, fmt))
         for lines, fmt in batches:
             if not lines:
@@ -268,15 +271,28 @@ class RunWatcher:
                 feed_epam_official(self.data.store, lines, self._official_state)
         self.data.store.bad += sum(t.skipped for t in self.tailers.values()) - getattr(self, "_skipped", 0)
         self._skipped = sum(t.skipped for t in self.tailers.values())
+        self.data.loading = self._progress(sources) if budget is not None else None
         changed |= self._refresh_meta(sources)
         return changed
 
-    def _rebuild(self) -> bool:
+    def _progress(self, sources: list[tuple[Path, str]]) -> float | None:
+        """Bytes read / bytes on disk over the sources, None when everything was read."""
+        done = total = 0
+        for path, _ in sources:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            done += min(self.tailers[path].offset, size)
+            total += size
+        return done / total if total and done < total else None
+
+    def _rebuild(self, budget: int | None = None) -> bool:
         self.data.store.clear()
         self.tailers.clear()
         self._official_state.clear()
         self._skipped = 0
-        self.poll()
+        self.poll(budget)
         return True
 
     def _refresh_meta(self, sources: list[tuple[Path, str]]) -> bool:
@@ -311,6 +327,8 @@ class RunWatcher:
 
             self.data.config = load_config(path)
         except Exception:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
+            import yaml
+
             try:
                 cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
                 self.data.config = cfg if isinstance(cfg, dict) else None

@@ -3,30 +3,37 @@
 ``Tailer.read()`` returns the complete new lines (bytes, without the newline) since the last call.
 A partial last line is kept until its newline arrives. When the file shrinks below the offset or is
 replaced (another inode), ``reset`` is set and reading restarts from the beginning, so the caller
-rebuilds what it derived instead of appending duplicates. Lines over ``max_line`` bytes are skipped
+rebuilds what it derived instead of appending duplicates. The last ``CHECK`` bytes before the offset
+are read again with each new data and compared with what was read there: a file rewritten in place
+past the offset, or replaced twice between reads (the filesystem hands the old inode number to the
+new file), is noticed too. Lines over ``max_line`` bytes are skipped
 and counted; I/O errors (a missing file) give no lines, never an exception.
 """
 
 from __future__ import annotations
 
 import os
-
-import numpy as np
 from pathlib import Path
 
 MAX_LINE = 65536
 CHUNK = 1 << 22
+CHECK = 64  # bytes before the offset compared on each read
 
 
 def _longest_line(chunk: bytes) -> int:
+    import numpy as np  # only for big chunks; keeps numpy off the TUI's start-up path
+
     ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
     bounds = np.concatenate(([-1], ends, [len(chunk)]))
     return int(np.diff(bounds).max()) - 1
 
 
 class Tailer:
-    def __init__(self, path: str | Path, max_line: int = MAX_LINE):
+    def __init__(self, path: str | Path, max_line: int = MAX_LINE, tail_bytes: int | None = None):
+        """``tail_bytes``: on the first read of a bigger file, start that many bytes before its end (at
+        the next line start), as ``tail`` does; after a truncation or replacement, read from the start."""
         self.path = Path(path)
+        self.tail_bytes = tail_bytes
         self.max_line = max_line
         self.offset = 0
         self.inode: int | None = None
@@ -34,12 +41,14 @@ class Tailer:
         self.skipped = 0
         self.reset = False  # set by read() when the file was truncated or replaced
         self._drop_rest = False
+        self._seen = b""  # the last CHECK bytes before the offset, as read
 
     def _restart(self) -> None:
         self.offset = 0
         self.partial = b""
         self.reset = True
         self._drop_rest = False
+        self._seen = b""
 
     def read_chunk(self, limit: int | None = None) -> bytes:
         """The new complete lines as one bytes chunk, each ending in a newline (b"" when none).
@@ -51,16 +60,27 @@ class Tailer:
             return b""
         if self.inode is not None and (st.st_ino != self.inode or st.st_size < self.offset):
             self._restart()
+        elif self.inode is None and self.tail_bytes is not None and st.st_size > self.tail_bytes:
+            self.offset = st.st_size - self.tail_bytes
+            self._drop_rest = True  # the first, partial line
         self.inode = st.st_ino
         if st.st_size == self.offset:
             return b""
         try:
             with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read(limit if limit is not None else st.st_size - self.offset)
+                back = len(self._seen)
+                fh.seek(self.offset - back)
+                data = fh.read(back + (limit if limit is not None else st.st_size - self.offset))
+                if data[:back] != self._seen:  # rewritten before the offset (same inode, or a reused one)
+                    self._restart()
+                    fh.seek(0)
+                    data = fh.read(limit if limit is not None else st.st_size)
+                else:
+                    data = data[back:]
         except OSError:
             return b""
         self.offset += len(data)
+        self._seen = (self._seen + data)[-CHECK:]
         data = self.partial + data if self.partial else data
         cut = data.rfind(b"\n")
         if cut < 0:

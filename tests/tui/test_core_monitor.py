@@ -237,3 +237,45 @@ def test_gpu_panel_no_nvml_and_fake() -> None:
         FakeBackend([], fail_after=0).devices()
     except GpuUnavailable as exc:
         assert "fake failure" in exc.reason
+
+
+def test_tailer_tail_bytes_starts_near_the_end_at_a_line_start(tmp_path: Path) -> None:
+    log = tmp_path / "big.log"
+    write(log, "".join(f"line {i:05d}\n" for i in range(1000)))  # 11 bytes a line
+    t = Tailer(log, tail_bytes=100)
+    lines = t.read()
+    assert lines[-1] == b"line 00999" and all(len(x) == 10 for x in lines) and 8 <= len(lines) <= 9
+    write(log, "line 01000\n", "a")
+    assert t.read() == [b"line 01000"]
+    write(log, "new\n")  # replaced by a smaller file: read from its start
+    assert t.read() == [b"new"] and t.reset
+
+
+def test_poll_budget_reads_a_backlog_in_steps_without_loss(tmp_path: Path) -> None:
+    run = make_run(tmp_path, steps=500)
+    watcher = RunWatcher(run)
+    fractions = []
+    for _ in range(100):
+        watcher.poll(budget=4096)
+        if watcher.data.loading is None:
+            break
+        fractions.append(watcher.data.loading)
+    assert len(fractions) >= 5 and fractions == sorted(fractions) and 0 < fractions[0] < fractions[-1] < 1
+    assert list(watcher.data.store.train) == list(load_run(run).store.train) == list(range(1, 501))
+
+
+def test_tree_sampler_measures_this_process() -> None:
+    import os
+    import time as _time
+
+    from epam_tui.core.procs import TreeSampler
+
+    sampler = TreeSampler()
+    first = sampler.sample(os.getpid())
+    end = _time.process_time() + 0.3
+    while _time.process_time() < end:  # burn CPU between the two samples
+        pass
+    cpu, rss, n = sampler.sample(os.getpid())
+    assert first is not None and first[0] == 0.0  # psutil's first reading of a process
+    assert cpu > 10 and rss > 10 * 2**20 and n >= 1
+    assert sampler.sample(2**22 + 12345) is None  # no such pid

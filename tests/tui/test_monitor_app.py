@@ -90,3 +90,80 @@ async def test_empty_root_says_so(tmp_path: Path) -> None:
         assert "no runs under" in info and "epam-tui launch CONFIG" in info and "does not exist" in info
         assert app.monitor.query_one("#runs", DataTable).row_count == 0
     assert not (tmp_path / "work_dirs").exists()  # the monitor creates nothing
+
+
+async def test_level_toggle_cycles_warnings_and_errors(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    run = root / "demo-finished"
+    with open(run / "train.log", "a") as fh:
+        fh.write("2026/11/25 03:10:00 - mmengine - WARNING - Non-finite loss nan at iteration 7\n"
+                 "2026/11/25 03:10:01 - mmengine - ERROR - something broke\n")
+    for f in run.iterdir():  # the most recently active run is selected first
+        f.touch()
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.8)
+        assert app.monitor.selected == run
+        assert "Epoch(train)" in log_text(app)
+        await pilot.press("l")
+        text = log_text(app)
+        assert "Non-finite loss" in text and "something broke" in text and "Epoch(train)" not in text
+        assert "level WARNING+" in str(app.monitor.query_one("#loginfo", Static).render())
+        await pilot.press("l")
+        text = log_text(app)
+        assert "something broke" in text and "Non-finite loss" not in text
+        await pilot.press("l")
+        assert "Epoch(train)" in log_text(app) and "Non-finite loss" in log_text(app)
+
+
+async def test_narrow_terminal_fits_the_run_table(tmp_path: Path) -> None:
+    app = EpamTuiApp(make_root(tmp_path), gpu_backend=FakeBackend(scripted_gpus(2)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.8)
+        table = app.monitor.query_one("#runs", DataTable)
+        assert [c.label.plain for c in table.columns.values()] == ["run", "state", "epoch", "progress", "ETA", "loss",
+                                                                   "best", "GPUs"]
+        assert table.virtual_size.width <= 80, "no horizontal scrolling at 80 columns"
+        assert "Fake A100" not in str(app.monitor.query_one("#gpus", Static).render())  # the compact panel
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.3)
+        assert "kind" in [c.label.plain for c in table.columns.values()] and table.row_count == 2
+
+
+async def test_alert_marks_the_run_in_the_table(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    with open(root / "demo-running" / "scalars.jsonl", "a") as fh:
+        fh.write(json.dumps({"lr": 0.05, "loss": float("nan"), "time": 0.4, "epoch": 1, "iter": 31, "step": 31}) + "\n")
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(1.0)
+        table = app.monitor.query_one("#runs", DataTable)
+        state = str(table.get_cell(str(root / "demo-running"), "state"))
+        assert "NaN" in state
+        assert "NaN" not in str(table.get_cell(str(root / "demo-finished"), "state"))
+    events = (root / "demo-running" / "events.jsonl").read_text()
+    assert '"nonfinite"' in events
+
+
+async def test_big_backlog_is_read_in_steps_with_progress(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("epam_tui.ui.screens.monitor.BACKLOG_BUDGET", 16384)
+    root = make_root(tmp_path)
+    run = root / "demo-running"
+    with open(run / "scalars.jsonl", "a") as fh:  # ~0.5 MB: about 30 polls of 16 KiB
+        for step in range(31, 2031):
+            fh.write(json.dumps({"lr": 0.05, "loss": 3.0 + step / 1e4, "grad_norm": 5.5, "time": 0.4,
+                                 "data_time": 0.01, "epoch": 1 + step // 50, "iter": step, "step": step}) + "\n")
+    states: list[str] = []
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.monitor.query_one("#runs", DataTable)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if str(run) in table.rows:
+                states.append(str(table.get_cell(str(run), "state")))
+                if app.monitor.watchers[run].data.loading is None and "reading" not in states[-1]:
+                    break
+        assert any("reading" in s for s in states), states[:5]
+        steps = list(app.monitor.watchers[run].data.store.train)
+    expected = [json.loads(line)["step"] for line in (run / "scalars.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(expected))

@@ -36,9 +36,12 @@ def test_monitor_main_screen(snap_compare, snap_root: Path) -> None:
     app = EpamTuiApp(snap_root, gpu_backend=FakeBackend(fixed_gpus()))
 
     async def settle(pilot) -> None:
-        for _ in range(3):
-            await pilot.pause(0.3)
-            await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        for _ in range(100):  # the table filled, the charts mounted and drawn, the GPUs sampled
+            await pilot.pause(0.1)
+            monitor = app.monitor
+            if (monitor.charts is not None and monitor.query_one("#runs").row_count == 2
+                    and monitor.gpu_snapshot is not None and monitor.log_lines):
+                break
+        await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,14 +16,27 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 
-from epam_tui.core.alerts import AlertTracker, UtilRecorder
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
-from epam_tui.core.registry import RunData, RunWatcher, discover, fmt_eta, main_log
-from epam_tui.core.tail import Tailer
+
+if TYPE_CHECKING:
+    from epam_tui.core.registry import RunData
+    from epam_tui.core.tail import Tailer
+
+# The run registry (numpy, yaml) and the alert trackers are imported by the first poll, in a worker
+# thread after the first frame, so the screen appears as fast as a bare Textual app's.
 
 STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
                "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
 LOG_KEEP = 5000
+NARROW_WIDTH = 100
+COLUMNS = (("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"), ("progress", "progress"),
+           ("ETA", "eta"), ("loss", "loss"), ("best", "best"), ("GPUs", "gpus"))
+LOG_TAIL_BYTES = 1 << 20  # the log pane starts with the last MiB of a big log, as `tail` would
+RESCAN_S = 5.0
+BACKLOG_BUDGET = 8 << 20  # bytes per file per poll: a big backlog is read over several polls
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LEVEL_NAMES = {"all": 0, "warning": 2, "error": 3}
+ALERT_MARK = {"nonfinite": "NaN", "gpu_low": "GPU low"}
 
 
 def progress_bar(done: int, total: int | None, width: int = 10) -> str:
@@ -31,7 +46,11 @@ def progress_bar(done: int, total: int | None, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None) -> str:
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None, narrow: bool = False) -> str:
     """The GPU panel as Rich markup (pure: tested without a terminal)."""
     if snap is None:
         return "GPUs: sampling..."
@@ -44,13 +63,15 @@ def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None) -> str:
         util = "  n/a" if g.util is None else f"{g.util:4.0f}%"
         temp = "" if g.temperature is None else f" {g.temperature:.0f}C"
         power = "" if g.power is None else f" {g.power:.0f}W"
-        lines.append(f"{mark}{g.index} {g.name[:14]:<14} util{util}{temp}{power}")
+        name = "" if narrow else f" {g.name[:14]:<14}"
+        lines.append(f"{mark}{g.index}{name} util{util}{temp}{power}")
         lines.append(f"   mem {g.memory_used / 2**30:5.1f}/{g.memory_total / 2**30:.0f}G "
                      f"{progress_bar(g.memory_used, g.memory_total, 8)}")
         for p in g.processes[:3]:
             mem = "" if p.used_memory is None else f" {p.used_memory / 2**20:.0f}MiB"
             owner = f" [bold green]{run.name[:14]}[/]" if run and g.uuid in ours else ""
-            lines.append(f"   pid {p.pid} {p.user[:8]} {p.name[:10]}{mem}{owner}")
+            who = "" if narrow else f" {p.user[:8]} {p.name[:10]}"
+            lines.append(f"   pid {p.pid}{who}{mem}{owner}")
     return "\n".join(lines) if lines else "NVML reports no GPU"
 
 
@@ -64,6 +85,21 @@ def compact_log_line(line: str) -> str:
         return line
     level = "" if m.group(2) == "INFO" else f"{m.group(2)} "
     return f"{m.group(1)} {level}{line[m.end():]}"
+
+
+LEVEL_RE = re.compile(r"^\d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL|DEBUG) ")
+ERROR_RE = re.compile(r"^(Traceback \(most recent call last\)|\w*(Error|Exception)\b|.*\bERROR\b)")
+
+
+def line_level(line: str) -> int:
+    """The severity of a (compacted) log line: 0 DEBUG, 1 INFO, 2 WARNING, 3 ERROR/CRITICAL; lines
+    that are not MMEngine lines (stdout.log) count as errors when they look like a traceback or an error."""
+    m = LEVEL_RE.match(line)
+    if m:
+        return {"DEBUG": 0, "WARNING": 2}.get(m.group(1), 3)
+    if ERROR_RE.match(line):
+        return 3
+    return 1
 
 
 def empty_text(roots: list[Path]) -> str:
@@ -80,12 +116,35 @@ def host_text() -> str:
     return f"host CPU {psutil.cpu_percent():.0f}%  RAM {vm.used / 2**30:.1f}/{vm.total / 2**30:.1f}G"
 
 
+def run_proc_text(name: str, sample: tuple[float, int, int] | None) -> str:
+    """The selected run's process tree: CPU (100% = one core), resident memory, process count."""
+    if sample is None:
+        return ""
+    cpu, rss, n = sample
+    return f"{name[:16]}: CPU {cpu:.0f}%  RSS {rss / 2**30:.1f}G  ({n} proc{'s' if n != 1 else ''})"
+
+
+def run_pid(run: "RunData | None") -> int | None:
+    """The pid whose tree is the run: the launcher's wrapper, else the trainer's (status.json)."""
+    if run is None or run.state not in ("running", "stalled", "starting"):
+        return None
+    return (run.run or {}).get("pid") or (run.status or {}).get("pid")
+
+
+def _last_activity(path: Path) -> float:
+    try:
+        return max((f.stat().st_mtime for f in path.iterdir()), default=0.0)
+    except OSError:
+        return 0.0
+
+
 class MonitorScreen(Screen):
     BINDINGS = [
         Binding("q", "app.quit", "quit"),
         Binding("question_mark", "app.help", "help"),
         Binding("slash", "filter", "filter log"),
         Binding("f", "follow", "follow"),
+        Binding("l", "level", "log level"),
         Binding("left_square_bracket", "smoothing(-0.1)", "less smooth", show=False),
         Binding("right_square_bracket", "smoothing(0.1)", "more smooth", show=False),
         Binding("n", "app.launch", "new run"),
@@ -110,10 +169,16 @@ class MonitorScreen(Screen):
         self.filter: re.Pattern[str] | None = None
         self.log_lines: deque[str] = deque(maxlen=LOG_KEEP)
         self.log_tailer: Tailer | None = None
-        self.alerts = AlertTracker()
-        self.util = UtilRecorder()
+        self.min_level = 0  # the log pane shows lines at this level and above (l cycles)
+        self.alerts = None  # AlertTracker and UtilRecorder, made by the first poll (core imports)
+        self.util = None
+        self.proc_sampler = None  # procs.TreeSampler for the selected run's process tree
+        self._rescan_due = True
+        self._rescan_at = 0.0
+        self._proc_due = 0.0
         self.gpu_snapshot: GpuSnapshot | None = None
         self.charts: tuple | None = None
+        self.narrow = False
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -129,17 +194,33 @@ class MonitorScreen(Screen):
         yield Input(placeholder="filter the log: text, or /regex/ (Enter applies, Esc clears)", id="filter")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def _set_columns(self, narrow: bool) -> None:
+        """The run table's columns; a narrow terminal (< 100 columns) drops the kind and shortens the rest."""
         table = self.query_one("#runs", DataTable)
-        for label, key in (("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"),
-                           ("progress", "progress"), ("ETA", "eta"), ("loss", "loss"), ("best top1", "best"),
-                           ("GPUs", "gpus")):
-            table.add_column(label, key=key)
+        table.clear(columns=True)
+        for label, key in COLUMNS:
+            if not (narrow and key == "kind"):
+                table.add_column(label, key=key)
+        self.narrow = narrow
+
+    def on_resize(self, event) -> None:
+        narrow = event.size.width < NARROW_WIDTH
+        self.set_class(narrow, "-narrow")
+        if narrow != self.narrow:
+            self._set_columns(narrow)
+            self._refresh_table()
+            if self.gpu_snapshot is not None:
+                self.query_one("#gpus", Static).update(gpu_panel_text(self.gpu_snapshot, self.current, narrow))
+
+    def on_mount(self) -> None:
+        self._set_columns(self.app.size.width < NARROW_WIDTH)
+        self.set_class(self.narrow, "-narrow")
         self.query_one("#filter", Input).display = False
-        self.rescan()
-        self._show_loginfo()
-        self.call_after_refresh(self._mount_charts)
-        self.poll_runs()
+        self.query_one("#loginfo", Static).update(f"looking for runs under {', '.join(map(str, self.roots))}...")
+        self.call_after_refresh(self._start)  # everything else after the first frame
+
+    def _start(self) -> None:
+        self.poll_runs()  # the charts mount once the first poll has filled the table (_apply_poll)
         self.sample_gpus()
         self.set_interval(self.poll_interval, self.poll_runs)
         self.set_interval(1.0, self.sample_gpus)
@@ -147,49 +228,76 @@ class MonitorScreen(Screen):
     def _mount_charts(self) -> None:
         from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
 
-        self.charts = (LossChart(id="loss"), LrChart(id="lr"), AccuracyChart(id="acc"))
-        self.query_one("#charts", Horizontal).mount(*self.charts)
+        if self.charts is None:
+            self.charts = (LossChart(id="loss"), LrChart(id="lr"), AccuracyChart(id="acc"))
+            self.query_one("#charts", Horizontal).mount(*self.charts)
         self.call_after_refresh(self._refresh_charts)
 
     # ------------------------------------------------------------------ runs
-    def rescan(self) -> None:
+    def _rescan(self) -> Path | None:
+        """(worker, under the lock) watch new run directories; returns the run to select first."""
+        from epam_tui.core.registry import RunWatcher, discover
+
         for path in discover(self.roots):
             if path not in self.watchers:
                 self.watchers[path] = RunWatcher(path)
         if self.selected is None and self.watchers:  # start on the most recently active run
-            self.select(max(self.watchers, key=lambda p: max((f.stat().st_mtime for f in p.iterdir()), default=0.0)))
+            return max(self.watchers, key=_last_activity)
+        return None
+
+    def rescan(self) -> None:
+        self._rescan_due = True
+        self.poll_runs()
 
     def add_run(self, path: Path) -> None:
+        from epam_tui.core.registry import RunWatcher
+
         path = Path(path)
-        if path not in self.watchers:
-            self.watchers[path] = RunWatcher(path)
+        with self.lock:
+            if path not in self.watchers:
+                self.watchers[path] = RunWatcher(path)
         self.select(path)
         self.poll_runs()
 
     def action_rescan(self) -> None:
         self.rescan()
-        self._show_loginfo()
-        self.call_after_refresh(self._mount_charts)
-        self.poll_runs()
 
     @work(thread=True, exclusive=True, group="poll")
     def poll_runs(self) -> None:
-        with self.lock:
-            changed = [w.poll() for w in list(self.watchers.values())]
-            new_alerts = [a for w in list(self.watchers.values()) for a in self.alerts.new_alerts(w.data)]
-            log_lines = []
-            if self.log_tailer is not None:
-                log_lines = [compact_log_line(b.decode("utf-8", "replace")) for b in self.log_tailer.read()]
-                reset = self.log_tailer.reset
-            else:
-                reset = False
-        self.app.call_from_thread(self._apply_poll, any(changed), new_alerts, log_lines, reset)
+        from epam_tui.core.alerts import AlertTracker, UtilRecorder
 
-    def _apply_poll(self, changed: bool, alerts: list, log_lines: list[str], reset: bool) -> None:
+        with self.lock:
+            if self.alerts is None:
+                self.alerts, self.util = AlertTracker(), UtilRecorder()
+            first = None
+            if self._rescan_due or time.monotonic() >= self._rescan_at:  # new run directories, every 5 s
+                self._rescan_due = False
+                self._rescan_at = time.monotonic() + RESCAN_S
+                first = self._rescan()
+            changed = [w.poll(BACKLOG_BUDGET) for w in list(self.watchers.values())]
+            loading = any(w.data.loading is not None for w in self.watchers.values())
+            new_alerts = [a for w in list(self.watchers.values()) if w.data.loading is None
+                          for a in self.alerts.new_alerts(w.data)]
+        if first is not None:
+            self.app.call_from_thread(self.select, first)
+        log_lines, reset = self._read_log()
+        self.app.call_from_thread(self._apply_poll, any(changed) or first is not None, new_alerts, log_lines, reset,
+                                  loading)
+
+    def _read_log(self) -> tuple[list[str], bool]:
+        with self.lock:
+            if self.log_tailer is None:
+                return [], False
+            lines = [compact_log_line(b.decode("utf-8", "replace")) for b in self.log_tailer.read()]
+            return lines, self.log_tailer.reset
+
+    def _apply_poll(self, changed: bool, alerts: list, log_lines: list[str], reset: bool, loading: bool = False) -> None:
         for alert in alerts:
             self.notify(alert.message, title=f"alert: {alert.kind}", severity="error", timeout=10)
         self._refresh_table()
-        if changed:
+        if self.charts is None:
+            self.call_after_refresh(self._mount_charts)
+        elif changed:
             self._refresh_charts()
         if reset:
             self.log_lines.clear()
@@ -198,23 +306,42 @@ class MonitorScreen(Screen):
             self.log_lines.extend(log_lines)
             shown = [line for line in log_lines if self._matches(line)]
             if shown:
-                self.query_one("#log", RichLog).write("\n".join(shown), scroll_end=self.follow)
+                log = self.query_one("#log", RichLog)
+                log.write("\n".join(shown), scroll_end=self.follow)
+                if self.follow:  # again once laid out: the pane may have been resized meanwhile
+                    self.call_after_refresh(log.scroll_end, animate=False)
+        if not self.watchers:
+            self._show_loginfo()
+        if loading:  # a backlog is being read: go on at once rather than at the next interval
+            self.set_timer(0.01, self.poll_runs)
 
     def _refresh_table(self) -> None:
+        from epam_tui.core.registry import fmt_eta
+
         table = self.query_one("#runs", DataTable)
         with self.lock:
-            rows = [(path, w.data) for path, w in self.watchers.items()]
-        for path, run in rows:
+            rows = [(path, w.data, self.alerts.kinds(path) if self.alerts else set())
+                    for path, w in self.watchers.items()]
+        for path, run, kinds in rows:
             s = run.summary()
             style = STATE_STYLE.get(run.state, "")
             state = f"[{style}]{run.state}[/]" if style else run.state
+            marks = [ALERT_MARK[k] for k in sorted(kinds) if k in ALERT_MARK]
+            if marks:  # alerts stay marked in the list after their notification is gone
+                state += " [bold red]![/]" + ",".join(marks)
+            if s["loading"] is not None:
+                state = f"[blue]reading {100 * s['loading']:.0f}%[/]"
+            total = s["total_steps"]
+            pct = f"{100 * min(1.0, s['step'] / total):3.0f}%" if total else f"{s['step']}"
             cells = {
-                "name": s["name"][:30], "kind": s["kind"], "state": state,
+                "name": shorten(s["name"], 16 if self.narrow else 30), "kind": s["kind"], "state": state,
                 "epoch": f"{s['epoch']}/{s['max_epochs'] or '?'}",
-                "progress": f"{progress_bar(s['step'], s['total_steps'])} {s['step']}/{s['total_steps'] or '?'}",
+                "progress": f"{progress_bar(s['step'], total, 6 if self.narrow else 10)} {pct}",
                 "eta": fmt_eta(s["eta_s"]) if s["eta_s"] is not None else "", "loss": "" if s["loss"] is None else f"{s['loss']:.4f}",
                 "best": "" if s["best_top1"] is None else f"{100 * s['best_top1']:.1f}%", "gpus": s["gpus"],
             }
+            if self.narrow:
+                del cells["kind"]
             key = str(path)
             if key in table.rows:
                 for column, value in cells.items():
@@ -244,10 +371,13 @@ class MonitorScreen(Screen):
         return watcher.data if watcher else None
 
     def select(self, path: Path) -> None:
+        from epam_tui.core.registry import main_log
+        from epam_tui.core.tail import Tailer
+
         self.selected = path
         log = main_log(path)
         with self.lock:
-            self.log_tailer = Tailer(log)
+            self.log_tailer = Tailer(log, tail_bytes=LOG_TAIL_BYTES)
             self.log_lines.clear()
         if self.is_mounted:
             self.query_one("#log", RichLog).clear()
@@ -261,7 +391,8 @@ class MonitorScreen(Screen):
             rel = self.log_tailer.path.relative_to(self.selected.parent) if self.log_tailer.path.is_relative_to(
                 self.selected.parent) else self.log_tailer.path
             follow = "" if self.follow else "  (follow off: f)"
-            self.query_one("#loginfo", Static).update(f"log: {rel}{follow}")
+            level = "" if not self.min_level else f"  (level {LEVELS[self.min_level]}+: l)"
+            self.query_one("#loginfo", Static).update(f"log: {rel}{follow}{level}")
 
     @on(DataTable.RowHighlighted, "#runs")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -274,19 +405,38 @@ class MonitorScreen(Screen):
     def sample_gpus(self) -> None:
         snap = self.sampler.sample()
         host = host_text()
+        proc = None
         with self.lock:
-            low = [a for w in list(self.watchers.values()) if (a := self.util.record(w.data, snap))]
-        self.app.call_from_thread(self._apply_gpus, snap, host, low)
+            run = self.current
+            low = []
+            if self.util is not None:
+                for w in list(self.watchers.values()):
+                    alert = self.util.record(w.data, snap)
+                    if alert is not None:
+                        low += self.alerts.new_alerts(w.data, [alert])
+        if time.monotonic() >= self._proc_due:  # processes every ~2 s
+            self._proc_due = time.monotonic() + 2.0
+            if self.proc_sampler is None:
+                from epam_tui.core.procs import TreeSampler
 
-    def _apply_gpus(self, snap: GpuSnapshot, host: str, low: list | None = None) -> None:
+                self.proc_sampler = TreeSampler()
+            proc = run_proc_text(run.name, self.proc_sampler.sample(run_pid(run))) if run is not None else ""
+        self.app.call_from_thread(self._apply_gpus, snap, host, low, proc)
+
+    def _apply_gpus(self, snap: GpuSnapshot, host: str, low: list | None = None, proc: str | None = None) -> None:
         for alert in low or []:
             self.notify(alert.message, title="alert: GPU utilisation", severity="warning", timeout=10)
         self.gpu_snapshot = snap
-        self.query_one("#gpus", Static).update(gpu_panel_text(snap, self.current))
-        self.query_one("#host", Static).update(host)
+        self.query_one("#gpus", Static).update(gpu_panel_text(snap, self.current, self.narrow))
+        if proc is not None:
+            self._proc_text = proc
+        text = host + (f"\n{self._proc_text}" if getattr(self, "_proc_text", "") else "")
+        self.query_one("#host", Static).update(text)
 
     # ------------------------------------------------------------------ log filter
     def _matches(self, line: str) -> bool:
+        if self.min_level and line_level(line) < self.min_level:
+            return False
         return self.filter is None or bool(self.filter.search(line))
 
     def action_filter(self) -> None:
@@ -298,6 +448,21 @@ class MonitorScreen(Screen):
     def _apply_filter(self, event: Input.Submitted) -> None:
         self.set_filter(event.value)
         self.query_one("#runs", DataTable).focus()
+
+    def action_level(self) -> None:
+        """Cycle the log pane through all lines -> warnings and errors -> errors only."""
+        self.min_level = {0: 2, 2: 3}.get(self.min_level, 0)
+        self._redraw_log()
+        self._show_loginfo()
+        self.notify(f"log: {'all lines' if not self.min_level else LEVELS[self.min_level] + ' and above'}")
+
+    def _redraw_log(self) -> int:
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        shown = [line for line in self.log_lines if self._matches(line)]
+        if shown:
+            log.write("\n".join(shown), scroll_end=True)
+        return len(shown)
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -311,13 +476,9 @@ class MonitorScreen(Screen):
                 return
         else:
             self.filter = re.compile(re.escape(text), re.IGNORECASE)
-        log = self.query_one("#log", RichLog)
-        log.clear()
-        shown = [line for line in self.log_lines if self._matches(line)]
-        if shown:
-            log.write("\n".join(shown), scroll_end=True)
+        shown = self._redraw_log()
         self.query_one("#loginfo", Static).update(
-            f"filter: {text}  ({len(shown)} of {len(self.log_lines)} lines)" if self.filter else "filter cleared")
+            f"filter: {text}  ({shown} of {len(self.log_lines)} lines)" if self.filter else "filter cleared")
 
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
