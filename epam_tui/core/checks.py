@@ -179,9 +179,11 @@ def parse_checkpoint_log(lines: list[str]) -> tuple[set[int], int | None]:
 
 
 def check_best_checkpoint(val_epochs: np.ndarray, acc: np.ndarray, checkpoints: list[str],
-                          log_lines: list[str] | None = None) -> CheckResult:
+                          log_lines: list[str] | None = None, ckpt_dir: Path | None = None,
+                          loader=None) -> CheckResult:
     """The epoch of the best val top-1 (judged from the data, not a file name) has a checkpoint file;
-    when train.log names the best save, it must be that epoch too."""
+    when train.log names the best save, it must be that epoch too; with ``loader`` (e.g.
+    ``cached_load_check``) and ``ckpt_dir``, that file must also load."""
     title = "best checkpoint saved (for the epoch of the best val top-1)"
     if len(acc) == 0:
         return CheckResult("best_ckpt", "after", title, PENDING, "no validation yet")
@@ -195,7 +197,15 @@ def check_best_checkpoint(val_epochs: np.ndarray, acc: np.ndarray, checkpoints: 
     if best_epoch in saved:
         names = [n for n in checkpoints if (m := CKPT_EPOCH.search(n)) and int(m.group(1)) == best_epoch]
         seen = " (train.log agrees)" if log_best == best_epoch or best_epoch in logged else ""
-        return CheckResult("best_ckpt", "after", title, PASS, f"epoch {best_epoch}: {', '.join(names)}{seen}", where)
+        loaded = ""
+        if loader is not None and ckpt_dir is not None:
+            name = sorted(names, key=lambda n: not n.startswith("best"))[0]  # the best_* file first
+            ok, message = loader(Path(ckpt_dir) / name)
+            if not ok:
+                return CheckResult("best_ckpt", "after", title, FAIL, f"epoch {best_epoch}: {message}", where)
+            loaded = "; loads with weights_only=True"
+        return CheckResult("best_ckpt", "after", title, PASS,
+                           f"epoch {best_epoch}: {', '.join(names)}{seen}{loaded}", where)
     return CheckResult("best_ckpt", "after", title, FAIL,
                        f"best val top-1 at epoch {best_epoch}, but checkpoints exist only for epochs "
                        f"{sorted(saved) or 'none'}", where)
@@ -214,6 +224,21 @@ def load_check(path: str | Path, timeout: float = 300.0) -> tuple[bool, str]:
     if proc.returncode == 0:
         return True, f"{Path(path).name} loads (weights_only=True)"
     return False, f"{Path(path).name}: " + ((proc.stderr.strip().splitlines() or ["load failed"])[-1])
+
+
+_LOADED: dict[tuple[str, int, int], tuple[bool, str]] = {}
+
+
+def cached_load_check(path: str | Path) -> tuple[bool, str]:
+    """``load_check`` once per file version (path, size, mtime): the checklist re-evaluates often."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False, f"{Path(path).name}: not found"
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED[key] = load_check(path)
+    return _LOADED[key]
 
 
 NVML_CAVEAT = "NVML utilisation = share of time a kernel was running, not SM occupancy"
@@ -429,8 +454,9 @@ def _data_base(run: RunData) -> Path | None:
     return Path(cwd) if cwd else None
 
 
-def evaluate(run_dir: str | Path, target: float = 0.90) -> list[CheckResult]:
-    """Every checklist item for a run directory, with manual ticks merged."""
+def evaluate(run_dir: str | Path, target: float = 0.90, load_checkpoint: bool = True) -> list[CheckResult]:
+    """Every checklist item for a run directory, with manual ticks merged. ``load_checkpoint``: load
+    the best checkpoint in a subprocess (torch, weights_only) to prove it loads (cached per file)."""
     from epam_tui.core.checklist_store import load_store
 
     run_dir = Path(run_dir)
@@ -455,7 +481,9 @@ def evaluate(run_dir: str | Path, target: float = 0.90) -> list[CheckResult]:
         check_val_improving(val.get("epoch", np.array([])), acc),
         check_target(acc, target, finished),
         check_gap(last_train, last_val),
-        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints, _log_lines(run_dir)),
+        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints, _log_lines(run_dir),
+                              run_dir / "checkpoints" if (run_dir / "checkpoints").is_dir() else run_dir,
+                              cached_load_check if load_checkpoint and finished else None),
         check_reproducible(run, rerun),
     ]
     for item in results:

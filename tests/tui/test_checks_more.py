@@ -125,3 +125,22 @@ def test_gpus_available() -> None:
     gone = checks.check_gpus(launched, None, FakeBackend(dev))
     assert gone.verdict == "fail" and "3" in gone.evidence
     assert checks.check_gpus(launched, None, FakeBackend(dev, fail_after=0)).verdict == "unknown"
+
+
+def test_best_checkpoint_must_load(tmp_path: Path) -> None:
+    """The best epoch's file is loaded for real (torch, weights_only, in a subprocess): a truncated
+    file fails the item even though its name is right; a good one passes; results are cached per file."""
+    import torch
+
+    epochs, acc = np.array([1, 2]), np.array([0.5, 0.9])
+    good = tmp_path / "best_acc_top1_epoch_2.pth"
+    torch.save({"state_dict": {"w": torch.ones(3)}, "epoch": 2}, good)
+    ok = checks.check_best_checkpoint(epochs, acc, [good.name], None, tmp_path, checks.cached_load_check)
+    assert ok.verdict == "pass" and "loads with weights_only=True" in ok.evidence
+    good.write_bytes(good.read_bytes()[:40])  # truncated by a crash mid-copy
+    bad = checks.check_best_checkpoint(epochs, acc, [good.name], None, tmp_path, checks.cached_load_check)
+    assert bad.verdict == "fail" and good.name in bad.evidence
+    calls = []
+    checks.check_best_checkpoint(epochs, acc, [good.name], None, tmp_path,
+                                 lambda p: calls.append(p) or (True, "ok"))
+    assert calls == [good]  # the best_* file is the one loaded

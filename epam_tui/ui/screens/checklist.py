@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -55,7 +56,18 @@ class ChecklistScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        self.results = evaluate(self.run_dir)
+        """Re-evaluate at once without loading checkpoints, then prove the best one loads in a worker."""
+        self._fill(evaluate(self.run_dir, load_checkpoint=False))
+        self._load_best()
+
+    @work(thread=True, exclusive=True, group="ckpt-load")
+    def _load_best(self) -> None:
+        results = evaluate(self.run_dir)  # torch.load(weights_only=True) in a subprocess, cached per file
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._fill, results)
+
+    def _fill(self, results: list[CheckResult]) -> None:
+        self.results = results
         table = self.query_one("#items", DataTable)
         row = table.cursor_row
         table.clear()
