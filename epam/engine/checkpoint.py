@@ -38,13 +38,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _WriteRecorder:
+    """The file object ``torch.save`` writes to. It remembers the OSError of a failed write: torch's zip
+    writer reports one only as ``RuntimeError: [enforce fail at inline_container.cc] . unexpected pos``,
+    and a full disk must read as one."""
+
+    def __init__(self, fh: Any):
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save through ``.<name>.tmp`` + fsync + rename; the temp file is removed on failure."""
+    """torch.save through ``.<name>.tmp`` + fsync + rename; the temp file is removed on failure.
+    A failed write (disk full, I/O error) raises the OSError, naming ``path``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
+            sink = _WriteRecorder(fh)
+            try:
+                torch.save(obj, sink)
+            except RuntimeError as exc:
+                if sink.error is None:
+                    raise
+                raise OSError(sink.error.errno, sink.error.strerror, str(path)) from exc
             fh.flush()
             delay = os.environ.get("EPAM_TEST_SLOW_SAVE")  # test hook: widen the window for kill tests
             if delay:
@@ -54,7 +81,10 @@ def atomic_save(obj: Any, path: Path) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only directory: the temp file was never created
         raise
     _fsync_dir(path.parent)
 

@@ -18,7 +18,8 @@ HEARTBEAT_S = 10.0  # status.json refresh period while no iteration line is due 
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same directory, fsync, rename."""
+    """Write ``text`` to ``path`` through a temp file in the same directory, fsync, rename. The temp
+    file is removed on failure; an OSError names ``path`` (not the temp file)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -26,8 +27,13 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only directory: the temp file was never created
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename != str(path):
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

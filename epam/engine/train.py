@@ -4,12 +4,15 @@ which is what torchrun runs).
 Exit codes: 0 finished; 2 bad config, missing data or an unusable checkpoint/work dir (one line on
 stderr naming the cause and the fix); 3 non-finite loss for ``train.nan_patience`` iterations in a
 row; 130 / 143 stopped by SIGINT / SIGTERM (``latest.pth`` written; continue with ``--resume auto``);
-1 anything else (status.json says ``failed`` with the reason; unexpected errors keep their traceback).
+1 anything else (status.json says ``failed`` with the reason; unexpected errors keep their traceback;
+a full or read-only disk mid-run is one stderr line naming the file, the cause and what to do, and when
+status.json itself cannot be written it keeps its last state: the monitor sees the process gone).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -99,13 +102,32 @@ def _run(cfg: dict, work_dir: Path, resume: str | None) -> int:
         _mark_failed(trainer, work_dir, reason)
         return _fail(reason, 1)
     except OSError as exc:
-        _mark_failed(trainer, work_dir, str(exc))
-        return _fail(f"I/O error: {exc} (disk full or read-only? check {work_dir})", 1)
+        reason = io_error_reason(exc, work_dir)
+        _mark_failed(trainer, work_dir, reason)
+        return _fail(reason, 1)
     except Exception as exc:  # unexpected: record it for the TUI, keep the traceback for the developer
         _mark_failed(trainer, work_dir, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         shutdown()
+
+
+def io_error_reason(exc: OSError, work_dir: Path) -> str:
+    """One line for a failed read or write: what, why, and what to do next."""
+    what = f" writing {exc.filename}" if exc.filename else ""
+    try:
+        resumable = (work_dir / "checkpoints" / "latest.pth").is_file()
+    except OSError:
+        resumable = False
+    then = ("then continue with --resume auto (checkpoints/latest.pth, the last complete checkpoint, is intact)"
+            if resumable else "then start the run again")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full{what} ({exc.strerror}); free space on the disk of {work_dir}, {then}"
+    if exc.errno == errno.EROFS:
+        return f"read-only file system{what}; make {work_dir} writable or choose another --work-dir, {then}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied{what}; make {work_dir} writable or choose another --work-dir, {then}"
+    return f"I/O error{what}: {exc.strerror or exc} (disk full or read-only? check {work_dir}), {then}"
 
 
 def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") -> None:

@@ -353,7 +353,7 @@ class RunWatcher:
             pid_info = [d.run.get("pid"), d.run.get("create_time")]
         if pid_info[0]:
             if not is_alive(pid_info[0], pid_info[1]):
-                return "failed", "process gone without writing its end (killed?)"
+                return "failed", _gone_reason(p=self.path)
             median = d.median_step_time
             if median and now - d.last_update > max(STALL_FACTOR * median, 30.0):
                 return "stalled", f"no new step for {now - d.last_update:.0f} s"
@@ -363,6 +363,19 @@ class RunWatcher:
                 return "finished", ""
             return ("running", "") if now - d.last_update < FOREIGN_IDLE_S else ("inactive", "no new lines")
         return "unknown", ""
+
+
+def _gone_reason(p: Path) -> str:
+    """Why a run's process may have ended without a word: a full disk leaves it no way to say so."""
+    import shutil
+
+    try:
+        if shutil.disk_usage(p).free < 1 << 20:
+            return ("process gone; the run directory's disk is full (it could not write its end): free space, "
+                    "then continue with --resume auto")
+    except OSError:
+        pass
+    return "process gone without writing its end (killed?)"
 
 
 def fmt_eta(seconds: float | None) -> str:

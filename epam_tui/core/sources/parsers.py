@@ -8,8 +8,10 @@
 
 Train iterations are stored as columns (``array('d')``, rows in arrival order) and read back as numpy
 arrays sorted by step with the **last** record per step kept (a resumed run writes some steps again).
-Validations and train-epoch records are few: dicts by epoch, last wins. Garbage and non-UTF-8 lines are
-counted in ``store.bad``, never raised.
+Validations and train-epoch records are few: dicts by epoch, last wins. Records that do not parse
+(garbage, non-UTF-8, numbers out of range, a JSON line that is not one object; in text logs, lines that
+look like iteration lines but do not parse) are counted in ``store.bad``, never raised; the other lines
+of a text log are messages, not records. Every pattern is linear in the line's length.
 
 MMEngine text is parsed a chunk at a time: the key layout of the chunk's first train line becomes one
 compiled bytes regex, ``findall`` runs it over the whole chunk in C and the columns are converted at the
@@ -174,12 +176,25 @@ class SeriesStore:
         return out
 
 
+MAX_INDEX = 2**53  # steps and epochs beyond this are not a real run's (and would not survive float64)
+
+
 def _num(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range
+            return None
     return None
+
+
+def _index(value: object) -> int | None:
+    """A step or epoch: an int in [0, 2**53), else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_INDEX:
+        return None
+    return value
 
 
 def _lines(data: bytes | Iterable[bytes]) -> list[bytes]:
@@ -194,12 +209,17 @@ def _chunk(data: bytes | Iterable[bytes]) -> bytes:
 
 
 def _json_records(lines: list[bytes]) -> Iterator[object]:
-    lines = [line for line in lines if line.strip()]
-    try:  # one C-level parse for a clean chunk
-        yield from json.loads(b"[" + b",".join(lines) + b"]")
-        return
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        pass
+    lines = [line.strip() for line in lines if line.strip()]
+    # one C-level parse for a clean chunk: every line one object, and as many objects as lines (else a
+    # garbage line could have merged with its neighbours into one record)
+    if all(line[:1] == b"{" and line[-1:] == b"}" for line in lines):
+        try:
+            records = json.loads(b"[" + b",".join(lines) + b"]")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            records = None
+        if records is not None and len(records) == len(lines):
+            yield from records
+            return
     for raw in lines:
         try:
             yield json.loads(raw)
@@ -212,31 +232,39 @@ def feed_json(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
         if not isinstance(rec, dict):
             store.bad += 1
             continue
-        step = rec.get("step")
+        step = _index(rec.get("step"))
         if rec.get("resume"):
             store.resumes += 1
             continue
-        if not isinstance(step, int) or isinstance(step, bool):
+        if step is None:
             store.bad += 1
             continue
         values = {k: x for k, raw_v in rec.items() if k != "step" and (x := _num(raw_v)) is not None}
+        if any(_num(v) is None and isinstance(v, int) and not isinstance(v, bool) for v in rec.values()):
+            store.bad += 1  # an integer beyond float range is not a metric
+            continue
+        epoch = _index(rec.get("epoch", step))
         if "lr" in rec or "loss" in rec:
             store.add_train(step, values)
+        elif epoch is None:
+            store.bad += 1
         elif "train/loss" in rec:
-            store.train_epoch[int(rec.get("epoch", step))] = values
+            store.train_epoch[epoch] = values
         elif any(k.startswith("acc/") for k in rec):
-            store.val[int(rec.get("epoch", step))] = values
+            store.val[epoch] = values
         else:
             store.bad += 1
 
 
 # ------------------------------------------------------------------------------ MMEngine text
 
-MM_LINE = re.compile(rb"Epoch\((train|val)\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]\s+(.*)$")
-MM_PAIR = re.compile(rb"([A-Za-z_][\w/]*): (\d+ days?, [\d:]+|\S+)")
-MM_ANY = re.compile(rb"[^\n]*Epoch\([^\n]*")
+# Numbers in headers are at most 15 digits and keys at most 64 characters: longer ones are garbage, and
+# the bounds keep every pattern linear in the line's length (no rescans of a long run of characters).
+MM_LINE = re.compile(rb"Epoch\((train|val)\)\s*\[(\d{1,15})\]\[\s*(\d{1,15})/(\d{1,15})\]\s+(.*)$")
+MM_PAIR = re.compile(rb"([A-Za-z_][\w/]{0,63}): (\d+ days?, [\d:]+|\S+)")
+MM_ANY = re.compile(rb"^[^\n]*Epoch\([^\n]*", re.M)
 MM_TRAIN_FIRST = re.compile(rb"Epoch\(train\)[^\n]*")
-MM_HEAD = rb"Epoch\(train\) *\[(\d+)\]\[ *(\d+)/(\d+)\] +"
+MM_HEAD = rb"Epoch\(train\) *\[(\d{1,15})\]\[ *(\d{1,15})/(\d{1,15})\] +"
 ETA = rb"eta: (?:\d+ days?, )?\d+:\d\d:\d\d"
 _KEYS: dict[bytes, str] = {}
 _TEMPLATES: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
@@ -285,7 +313,8 @@ def _fast_train(store: SeriesStore, chunk: bytes, count: int) -> bool:
     except ValueError:
         return False
     epoch, it, n = cols[0], cols[1], cols[2]
-    block = {"step": (epoch - 1) * n + it, "epoch": epoch, **dict(zip(names, cols[3:]))}
+    # the header's epoch and step win over any "epoch:"/"step:" key, as on the line-by-line path
+    block = {**dict(zip(names, cols[3:])), "step": (epoch - 1) * n + it, "epoch": epoch}
     store.iters_per_epoch = int(n[-1])
     store.add_train_block(block)
     return True
@@ -323,9 +352,9 @@ def feed_mmengine(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
 
 # ------------------------------------------------------------------------------ official EPAM log
 
-EPAM_TRAIN = re.compile(rb"Epoch: \[(\d+)\]\[(\d+)\|(\d+)\]\s+(.*)$")
+EPAM_TRAIN = re.compile(rb"Epoch: \[(\d{1,15})\]\[(\d{1,15})\|(\d{1,15})\]\s+(.*)$")
 EPAM_EVAL = re.compile(rb"^\s*(top1_acc|top5_acc|mean_acc)\s*:\s*([-\d.eE+naif]+)\s*$")
-EPAM_PAIR = re.compile(rb"(\w+): (\S+)")
+EPAM_PAIR = re.compile(rb"(\w{1,64}): (\S+)")
 EPAM_EVAL_KEYS = {b"top1_acc": "acc/top1", b"top5_acc": "acc/top5", b"mean_acc": "acc/mean1"}
 
 
@@ -333,6 +362,9 @@ def feed_epam_official(store: SeriesStore, data: bytes | Iterable[bytes], state:
     """``state`` carries the current epoch across calls (the eval block follows the epoch's lines)."""
     for raw in _lines(data):
         m = EPAM_TRAIN.search(raw)
+        if not m and b"Epoch: [" in raw:
+            store.bad += 1  # looks like an iteration line but does not parse
+            continue
         if m:
             epoch, it, n = (int(x) for x in m.groups()[:3])
             values = {}

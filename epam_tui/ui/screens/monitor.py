@@ -131,6 +131,21 @@ def run_pid(run: "RunData | None") -> int | None:
     return (run.run or {}).get("pid") or (run.status or {}).get("pid")
 
 
+class RunTable(DataTable):
+    """The run list. DataTable keys its render caches by an update counter that every ``update_cell``
+    bumps, so a table updated each second fills them with dead entries up to their default sizes
+    (10,000 cells, 1,000 rows and lines: ~15 MB in a long session). A run list shows a few dozen cells,
+    so small caches do, and the caller updates only cells whose text changed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from textual.cache import LRUCache
+
+        for name, size in (("_cell_render_cache", 400), ("_row_render_cache", 100), ("_line_cache", 200)):
+            if hasattr(self, name):  # private in Textual 8.2.8 (pinned); skipped if a release renames them
+                setattr(self, name, LRUCache(size))
+
+
 def _last_activity(path: Path) -> float:
     try:
         return max((f.stat().st_mtime for f in path.iterdir()), default=0.0)
@@ -179,10 +194,11 @@ class MonitorScreen(Screen):
         self.gpu_snapshot: GpuSnapshot | None = None
         self.charts: tuple | None = None
         self.narrow = False
+        self._cells: dict[str, dict[str, str]] = {}  # the run table's texts as shown, by row key
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield RunTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Horizontal(id="charts")  # the charts (plotext) are mounted after the first frame
         with Horizontal(id="bottom"):
             with Vertical(id="logbox"):
@@ -198,6 +214,7 @@ class MonitorScreen(Screen):
         """The run table's columns; a narrow terminal (< 100 columns) drops the kind and shortens the rest."""
         table = self.query_one("#runs", DataTable)
         table.clear(columns=True)
+        self._cells.clear()
         for label, key in COLUMNS:
             if not (narrow and key == "kind"):
                 table.add_column(label, key=key)
@@ -344,10 +361,13 @@ class MonitorScreen(Screen):
                 del cells["kind"]
             key = str(path)
             if key in table.rows:
+                shown = self._cells.get(key, {})
                 for column, value in cells.items():
-                    table.update_cell(key, column, value)
+                    if shown.get(column) != value:
+                        table.update_cell(key, column, value)
             else:
                 table.add_row(*cells.values(), key=key)
+            self._cells[key] = cells
 
     def _refresh_charts(self) -> None:
         run = self.current
