@@ -167,3 +167,22 @@ async def test_big_backlog_is_read_in_steps_with_progress(tmp_path: Path, monkey
         steps = list(app.monitor.watchers[run].data.store.train)
     expected = [json.loads(line)["step"] for line in (run / "scalars.jsonl").read_text().splitlines()]
     assert steps == sorted(set(expected))
+
+
+def test_help_lists_every_monitor_key() -> None:
+    import re
+
+    from epam_tui.ui.screens.help import HELP
+    from epam_tui.ui.screens.monitor import MonitorScreen
+
+    names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]",
+             "escape": "Esc"}
+    listed = set()
+    for line in HELP.splitlines():
+        if line.startswith("  "):  # "  keys        what  [keys  what]"
+            for column in re.split(r"\s{2,}", line.strip())[::2]:
+                listed.update(column.replace("/", " ").split() + ([column] if "/" == column else []))
+    listed.add("Esc")  # Esc clears the filter: said in the / line
+    missing = [f"{names.get(b.key, b.key)} ({b.description})" for b in MonitorScreen.BINDINGS
+               if names.get(b.key, b.key) not in listed]
+    assert not missing, f"keys missing from the help screen: {missing}"

@@ -13,6 +13,7 @@ HELP = """\
   [ / ]        less / more loss smoothing (debiased EMA, TensorBoard's)
   /            filter the log: plain text, or /regex/; Enter applies, Esc clears
   f            follow the log on/off
+  l            log level: all lines -> warnings and errors -> errors only
   r            rescan the run roots for new runs
   n            new run: pick a config and GPUs, preview the command, launch
   s            stop the selected run (SIGINT, then SIGTERM, then SIGKILL)
