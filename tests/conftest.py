@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -40,3 +42,14 @@ def tiny_overrides(data_dir: Path, **extra: object) -> list[str]:
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
+
+
+def poll_until(predicate: Callable[[], Any], timeout: float, step: float = 0.05) -> Any:
+    """The first truthy value of ``predicate()`` within ``timeout`` seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None

@@ -36,7 +36,7 @@ import pytest
 
 from epam_tui.core import runs
 from epam_tui.core.registry import RunData, RunWatcher, load_run
-from tests.conftest import ROOT, tiny_overrides
+from tests.conftest import ROOT, poll_until, tiny_overrides
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -130,13 +130,10 @@ class Tui:
 
 
 def wait_until(predicate, timeout: float, what: str, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    value = poll_until(predicate, timeout, step)
+    if not value:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return value
 
 
 def test_tui_sigkilled_repeatedly_while_a_run_trains(tmp_path: Path, tiny_synthetic: Path) -> None:

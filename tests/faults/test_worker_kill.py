@@ -23,7 +23,7 @@ from epam_tui.core import launch as lp
 from epam_tui.core import runs
 from epam_tui.core.alerts import AlertTracker
 from epam_tui.core.registry import RunWatcher
-from tests.conftest import ROOT, tiny_overrides
+from tests.conftest import ROOT, poll_until, tiny_overrides
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -32,16 +32,6 @@ CPU = lp.GpuState([], error="no NVIDIA driver")
 FAILED_WITHIN_S = 2.0  # the run table's state
 EXIT_CODE_WITHIN_S = 5.0  # torchrun's teardown, then the wrapper's exit.json (measured: 0.5-1.5 s)
 TEARDOWN_S = 30.0
-
-
-def _poll_until(predicate, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
 
 
 def _alive(proc: psutil.Process) -> bool:
@@ -84,7 +74,7 @@ def test_sigkill_of_one_torchrun_worker_fails_the_run_fast(tmp_path: Path, tiny_
             assert watcher.data.state in ("running", "unknown"), (watcher.data.state, watcher.data.reason)
             return watcher.data.last_step >= 2
 
-        assert _poll_until(training, timeout=120, step=0.1), "no training iteration logged in 120 s"
+        assert poll_until(training, timeout=120, step=0.1), "no training iteration logged in 120 s"
         assert alerts.new_alerts(watcher.data) == []
         agent, workers = _run_processes(rec["pid"])
         assert agent is not None and sorted(workers) == [0, 1], (agent, workers)
