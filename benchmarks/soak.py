@@ -145,6 +145,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=None, help="seconds between samples (default 10; quick 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary run directory")
     args = parser.parse_args()
+    # SIGTERM (a killed benchmark, a CI timeout) must still run the finally below that stops the children
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     total = 60.0 if args.quick else args.minutes * 60.0
     warmup = 15.0 if args.quick else 30.0
     interval = args.interval or (5.0 if args.quick else 10.0)

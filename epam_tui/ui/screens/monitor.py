@@ -134,14 +134,15 @@ def run_pid(run: "RunData | None") -> int | None:
 class RunTable(DataTable):
     """The run list. DataTable keys its render caches by an update counter that every ``update_cell``
     bumps, so a table updated each second fills them with dead entries up to their default sizes
-    (10,000 cells, 1,000 rows and lines: ~15 MB in a long session). A run list shows a few dozen cells,
+    (10,000 cells, 1,000 rows, row renderables and lines: ~15 MB in a long session). A run list shows a few dozen cells,
     so small caches do, and the caller updates only cells whose text changed."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from textual.cache import LRUCache
 
-        for name, size in (("_cell_render_cache", 400), ("_row_render_cache", 100), ("_line_cache", 200)):
+        for name, size in (("_cell_render_cache", 400), ("_row_render_cache", 100), ("_row_renderable_cache", 100),
+                           ("_line_cache", 200)):
             if hasattr(self, name):  # private in Textual 8.2.8 (pinned); skipped if a release renames them
                 setattr(self, name, LRUCache(size))
 
