@@ -314,7 +314,13 @@ class RunWatcher:
         return before != (d.state, d.status, d.exit)
 
     def _load_config(self) -> None:
+        mm = None
         path = self.path / "config.yaml"
+        if self.data.kind == "mmengine" and not path.exists():
+            from epam_tui.core import mmconfig
+
+            mm = mmconfig.find_config(self.path)
+            path = mm or path
         try:
             mtime = path.stat().st_mtime
         except OSError:
@@ -322,6 +328,9 @@ class RunWatcher:
         if mtime == self._config_mtime:
             return
         self._config_mtime = mtime
+        if mm is not None:  # the schedule of the dumped Python config, read with ast (nothing executed)
+            self.data.config = mmconfig.to_epam_config(mmconfig.read_py_config(mm))
+            return
         try:
             from epam.config import ConfigError, load_config
 
