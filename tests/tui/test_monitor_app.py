@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Log, Static
 
 from epam_tui.core.gpus import FakeBackend, scripted_gpus
 from epam_tui.ui.app import EpamTuiApp, HelpScreen
@@ -21,7 +21,7 @@ def make_root(tmp_path: Path) -> Path:
 
 
 def log_text(app: EpamTuiApp) -> str:
-    return "\n".join(line.text for line in app.monitor.query_one("#log", RichLog).lines)
+    return "\n".join(app.monitor.query_one("#log", Log).lines)
 
 
 async def test_runs_charts_and_gpus(tmp_path: Path) -> None:

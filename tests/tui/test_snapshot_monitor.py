@@ -42,6 +42,7 @@ def test_monitor_main_screen(snap_compare, snap_root: Path) -> None:
             if (monitor.charts is not None and monitor.query_one("#runs").row_count == 2
                     and monitor.gpu_snapshot is not None and monitor.log_lines):
                 break
+        monitor._refresh_charts()  # drawn once more from the final data, whatever the poll timing was
         await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)

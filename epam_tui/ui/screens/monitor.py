@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
+from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
 
@@ -204,7 +204,9 @@ class MonitorScreen(Screen):
         with Horizontal(id="bottom"):
             with Vertical(id="logbox"):
                 yield Static("", id="loginfo")
-                yield RichLog(id="log", max_lines=LOG_KEEP, markup=False, wrap=False, highlight=False)
+                # Log keeps plain strings and renders only the visible lines (RichLog keeps a rendered
+                # Strip per line: ~4 KB each for trainer lines, 20 MB at the line cap)
+                yield Log(id="log", max_lines=LOG_KEEP, auto_scroll=False)
             with Vertical(id="side"):
                 yield Static("GPUs: sampling...", id="gpus")
                 yield Static("", id="host")
@@ -319,13 +321,13 @@ class MonitorScreen(Screen):
             self._refresh_charts()
         if reset:
             self.log_lines.clear()
-            self.query_one("#log", RichLog).clear()
+            self.query_one("#log", Log).clear()
         if log_lines:
             self.log_lines.extend(log_lines)
             shown = [line for line in log_lines if self._matches(line)]
             if shown:
-                log = self.query_one("#log", RichLog)
-                log.write("\n".join(shown), scroll_end=self.follow)
+                log = self.query_one("#log", Log)
+                log.write_lines(shown, scroll_end=self.follow)
                 if self.follow:  # again once laid out: the pane may have been resized meanwhile
                     self.call_after_refresh(log.scroll_end, animate=False)
         if not self.watchers:
@@ -401,7 +403,7 @@ class MonitorScreen(Screen):
             self.log_tailer = Tailer(log, tail_bytes=LOG_TAIL_BYTES)
             self.log_lines.clear()
         if self.is_mounted:
-            self.query_one("#log", RichLog).clear()
+            self.query_one("#log", Log).clear()
             self._show_loginfo()
             self._refresh_charts()
 
@@ -478,11 +480,11 @@ class MonitorScreen(Screen):
         self.notify(f"log: {'all lines' if not self.min_level else LEVELS[self.min_level] + ' and above'}")
 
     def _redraw_log(self) -> int:
-        log = self.query_one("#log", RichLog)
+        log = self.query_one("#log", Log)
         log.clear()
         shown = [line for line in self.log_lines if self._matches(line)]
         if shown:
-            log.write("\n".join(shown), scroll_end=True)
+            log.write_lines(shown, scroll_end=True)
         return len(shown)
 
     def set_filter(self, text: str) -> None:

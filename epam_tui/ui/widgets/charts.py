@@ -11,6 +11,12 @@ from textual_plotext import PlotextPlot
 from epam_tui.core.series import downsample_minmax, ema_debiased
 
 
+# Series colours as RGB: named colours go through the terminal's ANSI palette (they differ between
+# terminals and themes, and a named colour drawn before the chart's first render came out in
+# textual-plotext's sequence colour instead); RGB is the same everywhere.
+GRAY, CYAN, YELLOW, GREEN, BLUE = (140, 140, 140), (70, 200, 230), (230, 190, 40), (60, 180, 75), (0, 130, 200)
+
+
 class _Chart(PlotextPlot):
     title = ""
 
@@ -39,8 +45,8 @@ class LossChart(_Chart):
         self._start()
         self.plt.title(f"loss (raw, EMA {smoothing:.2f})")
         if len(steps):
-            self._line(steps, loss, color="gray", marker="dot", label="raw")
-            self._line(steps, ema_debiased(loss, smoothing), color="cyan", marker="braille", label="EMA")
+            self._line(steps, loss, color=GRAY, marker="dot", label="raw")
+            self._line(steps, ema_debiased(loss, smoothing), color=CYAN, marker="braille", label="EMA")
         self.refresh()
 
 
@@ -58,9 +64,9 @@ class LrChart(_Chart):
             except Exception:  # noqa: BLE001 - a foreign or partial config: no overlay
                 expected = None
         if expected:
-            self.plt.plot(expected[0], expected[1], color="yellow", marker="dot", label="expected")
+            self.plt.plot(expected[0], expected[1], color=YELLOW, marker="dot", label="expected")
         if len(steps):
-            self._line(steps, lrs, color="green", marker="braille", label="logged")
+            self._line(steps, lrs, color=GREEN, marker="braille", label="logged")
         self.refresh()
 
 
@@ -69,8 +75,8 @@ class AccuracyChart(_Chart):
 
     def show(self, val: dict, train_epoch: dict) -> None:
         self._start()
-        for cols, key, color, label in ((val, "acc/top1", "green", "val top1"),
-                                        (train_epoch, "train/top1", "blue", "train top1")):
+        for cols, key, color, label in ((val, "acc/top1", GREEN, "val top1"),
+                                        (train_epoch, "train/top1", BLUE, "train top1")):
             if key in cols and len(cols["epoch"]):
                 ys = [100 * v if math.isfinite(v) else math.nan for v in cols[key]]
                 self._line(cols["epoch"], ys, color=color, marker="braille", label=label)
