@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
@@ -145,6 +146,24 @@ class RunTable(DataTable):
                            ("_line_cache", 200)):
             if hasattr(self, name):  # private in Textual 8.2.8 (pinned); skipped if a release renames them
                 setattr(self, name, LRUCache(size))
+
+
+def _while_shown(method):
+    """For results a worker thread hands over: the screen may have been torn down meanwhile (the app
+    quitting: its widgets are gone), and then there is nothing to update. Every widget queried here is
+    composed with the screen, so NoMatches means exactly that."""
+    import functools
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if not self.is_attached:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except NoMatches:
+            return None
+
+    return guarded
 
 
 def _last_activity(path: Path) -> float:
@@ -311,6 +330,7 @@ class MonitorScreen(Screen):
             lines = [compact_log_line(b.decode("utf-8", "replace")) for b in self.log_tailer.read()]
             return lines, self.log_tailer.reset
 
+    @_while_shown
     def _apply_poll(self, changed: bool, alerts: list, log_lines: list[str], reset: bool, loading: bool = False) -> None:
         for alert in alerts:
             self.notify(alert.message, title=f"alert: {alert.kind}", severity="error", timeout=10)
@@ -393,6 +413,7 @@ class MonitorScreen(Screen):
         watcher = self.watchers.get(self.selected) if self.selected else None
         return watcher.data if watcher else None
 
+    @_while_shown
     def select(self, path: Path) -> None:
         from epam_tui.core.registry import main_log
         from epam_tui.core.tail import Tailer
@@ -446,6 +467,7 @@ class MonitorScreen(Screen):
             proc = run_proc_text(run.name, self.proc_sampler.sample(run_pid(run))) if run is not None else ""
         self.app.call_from_thread(self._apply_gpus, snap, host, low, proc)
 
+    @_while_shown
     def _apply_gpus(self, snap: GpuSnapshot, host: str, low: list | None = None, proc: str | None = None) -> None:
         for alert in low or []:
             self.notify(alert.message, title="alert: GPU utilisation", severity="warning", timeout=10)
