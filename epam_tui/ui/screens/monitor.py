@@ -148,6 +148,18 @@ class RunTable(DataTable):
                 setattr(self, name, LRUCache(size))
 
 
+class LogPane(Log):
+    """The log pane: Textual's Log (plain strings; only visible lines are rendered) with its rendered-line
+    cache sized for a pane (a few dozen visible lines) instead of 1,024 strips."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from textual.cache import LRUCache
+
+        if hasattr(self, "_render_line_cache"):  # private in Textual 8.2.8 (pinned)
+            self._render_line_cache = LRUCache(256)
+
+
 def _while_shown(method):
     """For results a worker thread hands over: the screen may have been torn down meanwhile (the app
     quitting: its widgets are gone), and then there is nothing to update. Every widget queried here is
@@ -225,7 +237,7 @@ class MonitorScreen(Screen):
                 yield Static("", id="loginfo")
                 # Log keeps plain strings and renders only the visible lines (RichLog keeps a rendered
                 # Strip per line: ~4 KB each for trainer lines, 20 MB at the line cap)
-                yield Log(id="log", max_lines=LOG_KEEP, auto_scroll=False)
+                yield LogPane(id="log", max_lines=LOG_KEEP, auto_scroll=False)
             with Vertical(id="side"):
                 yield Static("GPUs: sampling...", id="gpus")
                 yield Static("", id="host")
