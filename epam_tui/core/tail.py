@@ -70,11 +70,14 @@ class Tailer:
             with open(self.path, "rb") as fh:
                 back = len(self._seen)
                 fh.seek(self.offset - back)
-                data = fh.read(back + (limit if limit is not None else st.st_size - self.offset))
+                # never ask for more than the file holds: read(n) allocates n bytes before reading, and
+                # a budget-sized buffer on every poll of a live file churned the allocator (RSS creep)
+                want = st.st_size - self.offset if limit is None else min(limit, st.st_size - self.offset)
+                data = fh.read(back + want)
                 if data[:back] != self._seen:  # rewritten before the offset (same inode, or a reused one)
                     self._restart()
                     fh.seek(0)
-                    data = fh.read(limit if limit is not None else st.st_size)
+                    data = fh.read(st.st_size if limit is None else min(limit, st.st_size))
                 else:
                     data = data[back:]
         except OSError:

@@ -74,6 +74,32 @@ def test_overlong_line_split_across_reads(tmp_path: Path) -> None:
     assert t.read() == [b"next"] and t.skipped == 1
 
 
+def test_budgeted_read_allocates_only_what_is_new(tmp_path: Path) -> None:
+    """A poll with an 8 MiB budget on a live file that grew by a line must not allocate 8 MiB (read(n)
+    allocates n bytes up front: done every second, that churned the allocator and grew the RSS)."""
+    import tracemalloc
+
+    f = tmp_path / "live.log"
+    f.write_bytes(b"first line\n" * 1000)
+    t = Tailer(f)
+    assert len(t.read(8 << 20)) == 1000
+    with open(f, "ab") as fh:
+        fh.write(b"one more line\n")
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        assert t.read(8 << 20) == [b"one more line"]
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < 256 << 10, f"a 14-byte append allocated {peak} bytes"
+    # a replaced file read again from the start is capped by the budget too, and still complete
+    f.write_bytes(b"new\n" * 10)
+    os.utime(f)
+    assert t.read(8 << 20) == [b"new"] * 10 and t.reset
+
+
 def test_stall_alert(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
