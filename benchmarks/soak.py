@@ -1,6 +1,7 @@
 """Soak: the real TUI (in a pseudo-terminal) following a live demo training run and 8 fake GPUs for a
 long time. Samples the TUI process's RSS and CPU with psutil; reports the RSS after the warm-up and at
-the end, the growth, and the mean CPU (% of one core) over the first and the last 5 minutes.
+the end, the growth (also from the end of the first 5 minutes, when the render caches are full),
+and the mean CPU (% of one core) over the first and the last 5 minutes.
 Target: RSS growth <= 5 MB.
 
     python benchmarks/soak.py                # 30 minutes
@@ -206,6 +207,11 @@ def main() -> int:
     first = [c for t, _, c in cpu_samples if t <= warmup + window + 0.5]
     last = [c for t, _, c in cpu_samples if t >= total - window - 0.5]
     rss0, rss1 = samples[0][1] / MB, samples[-1][1] / MB
+    # the RSS once the first window is over: Textual's and rich's bounded render caches fill during it
+    # (tracemalloc: the Python heap stops growing after about 5 minutes), so growth from there is the
+    # steady-state trend; reported beside the start-to-end growth, which is what the target judges
+    warm = [r for t, r, _ in samples if t >= warmup + window - 0.5]
+    rss_warm = warm[0] / MB if warm else None
     peak = max(r for _, r, _ in samples) / MB
     growth = rss1 - rss0
     duration = samples[-1][0]
@@ -214,6 +220,9 @@ def main() -> int:
           f"TUI alive at the end: {alive}; trainer alive: {trainer_alive}, {steps} train records written; "
           f"{drained[0] / MB:.1f} MB of terminal output drained")
     print(f"RSS start {rss0:.1f} MB, end {rss1:.1f} MB, peak {peak:.1f} MB, growth {growth:+.1f} MB (target <= {TARGET_MB:.0f} MB)")
+    if rss_warm is not None:
+        print(f"RSS after the first {window / 60:.1f} min {rss_warm:.1f} MB; growth from there to the end "
+              f"{rss1 - rss_warm:+.1f} MB")
     print(f"CPU (% of one core): first {window / 60:.1f} min {cpu_first:.1f}%, last {window / 60:.1f} min {cpu_last:.1f}%")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -224,6 +233,8 @@ def main() -> int:
     bench("soak TUI RSS at end" + label, round(rss1, 2), "MB")
     bench("soak TUI RSS growth" + label, round(growth, 2), "MB", f"growth <= {TARGET_MB:.0f} MB",
           ok and growth <= TARGET_MB)
+    if rss_warm is not None:
+        bench("soak TUI RSS growth after the first window" + label, round(rss1 - rss_warm, 2), "MB")
     bench("soak TUI CPU first window" + label, None if cpu_first is None else round(cpu_first, 2), "% of one core")
     bench("soak TUI CPU last window" + label, None if cpu_last is None else round(cpu_last, 2), "% of one core")
     bench("soak duration" + label, round(duration, 1), "s")
