@@ -81,6 +81,15 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _whole(value: Any) -> int:
+    """A count in epochs as an int; ValueError for a fraction (MMEngine accepts ``end=2.5`` with
+    ``convert_to_iter_based``, our schedules count whole epochs: no overlay beats a shifted one)."""
+    number = _num(value)
+    if number is None or not number.is_integer():
+        raise ValueError(f"not a whole number of epochs: {value!r}")
+    return int(number)
+
+
 def _one(spec: dict, base_lr: float, length: int) -> dict | None:
     """One MMEngine scheduler (counts in epochs, ``length`` = end - begin) as an epam scheduler spec."""
     kind = spec.get("type")
@@ -90,12 +99,12 @@ def _one(spec: dict, base_lr: float, length: int) -> dict | None:
         eta = _num(spec.get("eta_min"))
         if eta is None and _num(spec.get("eta_min_ratio")) is not None:
             eta = base_lr * float(spec["eta_min_ratio"])
-        return {"type": kind, "T_max": int(spec.get("T_max") or length), "eta_min": eta or 0.0}
+        return {"type": kind, "T_max": _whole(spec.get("T_max") or length), "eta_min": eta or 0.0}
     if kind == "MultiStepLR":
-        return {"type": kind, "milestones": [int(m) for m in spec.get("milestones", [])],
+        return {"type": kind, "milestones": [_whole(m) for m in spec.get("milestones", [])],
                 "gamma": float(spec.get("gamma", 0.1))}
     if kind == "StepLR":
-        return {"type": kind, "step_size": int(spec["step_size"]), "gamma": float(spec.get("gamma", 0.1))}
+        return {"type": kind, "step_size": _whole(spec["step_size"]), "gamma": float(spec.get("gamma", 0.1))}
     if kind == "LinearLR":
         return {"type": kind, "start_factor": float(spec.get("start_factor", 1.0 / 3)),
                 "end_factor": float(spec.get("end_factor", 1.0)), "total_iters": length}
@@ -119,7 +128,7 @@ def to_epam_config(mm: dict[str, Any]) -> dict | None:
         per_iter = {bool(s.get("convert_to_iter_based", False)) for s in scheds}
         if len(per_iter) != 1:
             return None
-        spans = sorted(((int(s.get("begin", 0)), int(s.get("end", epochs)), s) for s in scheds), key=lambda x: x[0])
+        spans = sorted(((_whole(s.get("begin", 0)), _whole(s.get("end", epochs)), s) for s in scheds), key=lambda x: x[0])
         parts, milestones, at = [], [], 0
         for begin, end, spec in spans:
             end = min(end, epochs)

@@ -74,6 +74,9 @@ def test_schedules_become_expected_lr(tmp_path: Path, schedule: str, checks: lis
     "[dict(type='PolyLR', power=0.9, by_epoch=True)]",  # a type we do not reproduce
     "[dict(type='LinearLR', by_epoch=False, begin=0, end=500), dict(type='CosineAnnealingLR', by_epoch=True)]",
     "[dict(type='LinearLR', begin=0, end=8), dict(type='CosineAnnealingLR', begin=5, end=24)]",  # overlap
+    # a warm-up of 2.5 epochs (Video Swin's recipe): whole epochs only, so no overlay rather than a shifted one
+    "[dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2.5, convert_to_iter_based=True),"
+    " dict(type='CosineAnnealingLR', T_max=21.5, by_epoch=True, begin=2.5, end=24, convert_to_iter_based=True)]",
 ])
 def test_unreproducible_schedules_give_no_overlay(tmp_path: Path, schedule: str) -> None:
     path = tmp_path / "cfg.py"
