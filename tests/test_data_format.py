@@ -139,6 +139,19 @@ def test_posec3d_dict_layout_selects_the_split(tmp_path):
         load_split(path, "xset_train")
 
 
+def test_empty_split_names_the_split_and_what_to_check(tmp_path):
+    path = tmp_path / "ntu60_2d.pkl"
+    entries = [entry(n, label=i % 3) for i, n in enumerate(NAMES)]
+    data = {"split": {**ntu_splits([e["frame_dir"] for e in entries]), "xsub_val": []}, "annotations": entries}
+    path.write_bytes(pickle.dumps(data, protocol=4))
+    with pytest.raises(DataError) as err:
+        load_split(path, "xsub_val", num_classes=3)
+    message = str(err.value)
+    assert "split xsub_val has no annotations" in message and "ntu60_2d.pkl" in message
+    assert "data.*_split" in message and "\n" not in message
+    assert len(load_split(path, "xsub_train", num_classes=3)) == 2  # the other splits still load
+
+
 def test_per_split_list_layout_and_sibling_file(tmp_path):
     train = [entry(NAMES[0]), entry(NAMES[2])]
     val = [entry(NAMES[1])]
