@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -132,6 +134,14 @@ def run_pid(run: "RunData | None") -> int | None:
     return (run.run or {}).get("pid") or (run.status or {}).get("pid")
 
 
+def _shrink_caches(widget, **sizes: int) -> None:
+    """Replace a widget's render caches with smaller LRU caches. The names are private to Textual 8.2.8
+    (pinned); one a release renames is skipped, leaving Textual's default size."""
+    for name, size in sizes.items():
+        if hasattr(widget, name):
+            setattr(widget, name, LRUCache(size))
+
+
 class RunTable(DataTable):
     """The run list. DataTable keys its render caches by an update counter that every ``update_cell``
     bumps, so a table updated each second fills them with dead entries up to their default sizes
@@ -140,12 +150,8 @@ class RunTable(DataTable):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from textual.cache import LRUCache
-
-        for name, size in (("_cell_render_cache", 400), ("_row_render_cache", 100), ("_row_renderable_cache", 100),
-                           ("_line_cache", 200)):
-            if hasattr(self, name):  # private in Textual 8.2.8 (pinned); skipped if a release renames them
-                setattr(self, name, LRUCache(size))
+        _shrink_caches(self, _cell_render_cache=400, _row_render_cache=100, _row_renderable_cache=100,
+                       _line_cache=200)
 
 
 class LogPane(Log):
@@ -154,18 +160,13 @@ class LogPane(Log):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from textual.cache import LRUCache
-
-        if hasattr(self, "_render_line_cache"):  # private in Textual 8.2.8 (pinned)
-            self._render_line_cache = LRUCache(256)
+        _shrink_caches(self, _render_line_cache=256)
 
 
 def _while_shown(method):
     """For results a worker thread hands over: the screen may have been torn down meanwhile (the app
     quitting: its widgets are gone), and then there is nothing to update. Every widget queried here is
     composed with the screen, so NoMatches means exactly that."""
-    import functools
-
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
         if not self.is_attached:
