@@ -24,7 +24,7 @@ fi
 stamp="$VENV/.epam-installed"
 want=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing epam + epam-tui (editable) with test extras"
-  "$VENV/bin/python" -m pip install -q -e '.[test]'
+  echo "setup: installing epam + epam-tui (editable) with the test and fast-ingest extras"
+  "$VENV/bin/python" -m pip install -q -e '.[test,fast]'
   echo "$want" > "$stamp"
 fi

@@ -20,12 +20,17 @@ CHUNK = 1 << 22
 CHECK = 64  # bytes before the offset compared on each read
 
 
-def _longest_line(chunk: bytes) -> int:
-    import numpy as np  # only for big chunks; keeps numpy off the TUI's start-up path
-
-    ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
-    bounds = np.concatenate(([-1], ends, [len(chunk)]))
-    return int(np.diff(bounds).max()) - 1
+def _has_long_line(chunk: bytes, max_line: int) -> bool:
+    """Whether a line of ``chunk`` (whole lines, ending in a newline) is longer than ``max_line`` bytes.
+    Hops a window of ``max_line + 1`` bytes at a time to its last newline: the lines before it are short
+    enough, and no newline in a window means a longer line. A few hops per MB of ordinary lines."""
+    pos, end = 0, len(chunk)
+    while pos < end:
+        nl = chunk.rfind(b"\n", pos, pos + max_line + 1)
+        if nl < 0:
+            return True
+        pos = nl + 1
+    return False
 
 
 class Tailer:
@@ -83,7 +88,7 @@ class Tailer:
         except OSError:
             return b""
         self.offset += len(data)
-        self._seen = (self._seen + data)[-CHECK:]
+        self._seen = data[-CHECK:] if len(data) >= CHECK else (self._seen + data)[-CHECK:]
         data = self.partial + data if self.partial else data
         cut = data.rfind(b"\n")
         if cut < 0:
@@ -103,7 +108,7 @@ class Tailer:
             self.skipped += 1
             self.partial = b""
             self._drop_rest = True
-        if self.max_line and len(chunk) > self.max_line and _longest_line(chunk) > self.max_line:
+        if self.max_line and len(chunk) > self.max_line and _has_long_line(chunk, self.max_line):
             lines = chunk[:-1].split(b"\n")
             kept = [line for line in lines if len(line) <= self.max_line]
             self.skipped += len(lines) - len(kept)

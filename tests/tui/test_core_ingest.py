@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from epam_tui.core.alerts import alerts_for
 from epam_tui.core.registry import RunWatcher, load_run, main_log
 from epam_tui.core.sources.parsers import SeriesStore, _slow_line, feed_mmengine
-from epam_tui.core.tail import Tailer
+from epam_tui.core.tail import Tailer, _has_long_line
 
 LINE = ("2024/01/01 12:00:00 - mmengine - INFO - Epoch(train)  [{e}][{i:>4}/2505]  lr: 1.5000e-03  "
         "eta: {eta}  time: 0.4000  data_time: 0.0200  memory: 5120  grad_norm: 3.2100  loss: {loss}  "
@@ -134,3 +136,18 @@ def test_two_watchers_on_growing_mmengine_workdir(tmp_path: Path) -> None:
     b.poll()
     assert list(a.data.train["step"]) == list(b.data.train["step"]) == list(range(1, 701))
     assert a.data.kind == "mmengine" and main_log(tmp_path / "wd") == log
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=30), st.integers(1, 30))
+def test_has_long_line_matches_the_longest_line(lengths: list[int], max_line: int) -> None:
+    chunk = b"".join(b"x" * n + b"\n" for n in lengths)
+    assert _has_long_line(chunk, max_line) == (max(lengths) > max_line)
+
+
+def test_big_chunk_of_short_lines_keeps_every_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    lines = [b"y" * (k % 300) for k in range(20000)]
+    path.write_bytes(b"".join(line + b"\n" for line in lines) + b"z" * 70000 + b"\n" + b"tail\n")
+    tail = Tailer(path, max_line=65536)
+    assert tail.read() == [*lines, b"tail"] and tail.skipped == 1

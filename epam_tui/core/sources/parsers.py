@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from array import array
 from collections.abc import Iterator, Mapping
@@ -297,27 +298,72 @@ def _template(keys: tuple[bytes, ...]) -> re.Pattern[bytes]:
     return pat
 
 
-def _fast_train(store: SeriesStore, chunk: bytes, count: int) -> bool:
-    """Parse every train line of ``chunk`` with one template regex; False when they do not all fit it."""
+def _train_keys(chunk: bytes) -> tuple[bytes, ...] | None:
+    """The key layout of the chunk's first train line (None when that line does not parse)."""
     first = MM_TRAIN_FIRST.search(chunk)
     m = first and MM_LINE.match(first.group(0))
-    if not m:
-        return False
-    keys = tuple(k for k, _ in MM_PAIR.findall(m.group(5)))
-    rows = _template(keys).findall(chunk)
-    if len(rows) != count:
-        return False
+    return tuple(k for k, _ in MM_PAIR.findall(m.group(5))) if m else None
+
+
+def _add_train_columns(store: SeriesStore, keys: tuple[bytes, ...], cols: list[np.ndarray]) -> None:
+    """``cols``: epoch, iteration, N, then each non-eta key's values, one entry per train line."""
     names = [_key(k) for k in keys if k != b"eta"]
-    try:
-        cols = [np.fromiter(map(float, col), dtype=np.float64, count=len(rows)) for col in zip(*rows)]
-    except ValueError:
-        return False
     epoch, it, n = cols[0], cols[1], cols[2]
     # the header's epoch and step win over any "epoch:"/"step:" key, as on the line-by-line path
     block = {**dict(zip(names, cols[3:])), "step": (epoch - 1) * n + it, "epoch": epoch}
     store.iters_per_epoch = int(n[-1])
     store.add_train_block(block)
+
+
+def _fast_train(store: SeriesStore, chunk: bytes, count: int) -> bool:
+    """Parse every train line of ``chunk`` with one template regex; False when they do not all fit it."""
+    keys = _train_keys(chunk)
+    if keys is None:
+        return False
+    rows = _template(keys).findall(chunk)
+    if len(rows) != count:
+        return False
+    try:
+        cols = [np.fromiter(map(float, col), dtype=np.float64, count=len(rows)) for col in zip(*rows)]
+    except ValueError:
+        return False
+    _add_train_columns(store, keys, cols)
     return True
+
+
+FAST_MIN_BYTES = 1 << 20  # chunks this big (a backlog) go to the compiled scanner when numba is installed
+_SCANNER: list = []  # [fastscan.scan or None], filled on first use
+
+
+def _scanner():
+    """``fastscan.scan``, or None without numba or with ``EPAM_TUI_FAST_INGEST=0``."""
+    if not _SCANNER:
+        scan = None
+        if os.environ.get("EPAM_TUI_FAST_INGEST", "1") != "0":
+            try:
+                from epam_tui.core.sources.fastscan import scan
+            except Exception:  # numba is optional (or broken): the regex path parses the same records
+                scan = None
+        _SCANNER.append(scan)
+    return _SCANNER[0]
+
+
+def _compiled_train(store: SeriesStore, chunk: bytes) -> int | None:
+    """Train lines of a big chunk through the compiled scanner: the number of other ``Epoch(`` lines left
+    for the line-by-line parser, or None when the scanner is absent or declines (then nothing was added)."""
+    scan = _scanner() if len(chunk) >= FAST_MIN_BYTES else None
+    keys = scan and _train_keys(chunk)
+    if not keys:
+        return None
+    try:
+        found = scan(chunk, keys)
+    except Exception:  # numba failed to compile or run here: stop trying, the regex path still works
+        _SCANNER[0] = found = None
+    if found is None:
+        return None
+    cols, others = found
+    _add_train_columns(store, keys, list(cols))
+    return others
 
 
 def _slow_line(store: SeriesStore, raw: bytes, train: bool = True) -> None:
@@ -342,6 +388,12 @@ def _slow_line(store: SeriesStore, raw: bytes, train: bool = True) -> None:
 def feed_mmengine(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
     """Parse MMEngine text (a chunk of whole lines, or a list of lines)."""
     chunk = _chunk(data)
+    others = _compiled_train(store, chunk)
+    if others is not None:
+        if others:  # val lines (and messages that mention "Epoch(")
+            for line in MM_ANY.findall(chunk):
+                _slow_line(store, line, train=False)
+        return
     count = chunk.count(b"Epoch(train)")
     fast = count > 0 and _fast_train(store, chunk, count)
     if fast and b"Epoch(val)" not in chunk and chunk.count(b"Epoch(") == count:
