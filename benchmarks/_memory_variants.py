@@ -10,6 +10,7 @@ process, with one part of the screen held still by monkeypatching it out:
     notable   run table never updated
     nolog     log pane never written
     bare      none of charts, table, log (the core still ingests and raises alerts)
+    slowcharts  charts redrawn at every third poll with new data only
 
 Prints the RSS every 30 s and the growth from the end of the first minute, one line per variant.
 
@@ -32,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "tui" / "fixtures" / "runs"
-VARIANTS = ("full", "nodata", "nocharts", "notable", "nolog", "bare")
+VARIANTS = ("full", "nodata", "nocharts", "notable", "nolog", "bare", "slowcharts")
 LINE = ("2026/11/25 01:41:42 - mmengine - INFO - Epoch(train)  [{e}][{i:>3}/100]  lr: {lr:.4e}  eta: 2:03:04  "
         "time: {t:.4f}  data_time: 0.0200  grad_norm: 3.2100  loss: {loss:.4f}  loss_rgb: 1.0000  "
         "loss_pose: 1.0000  top1_acc: 0.5000\n")
@@ -45,6 +46,15 @@ def hold_still(variant: str) -> None:
 
     if variant in ("nocharts", "bare"):
         monitor.MonitorScreen._refresh_charts = lambda self: None
+    if variant == "slowcharts":
+        real, calls = monitor.MonitorScreen._refresh_charts, [0]
+
+        def every_third(self) -> None:
+            calls[0] += 1
+            if calls[0] % 3 == 0:
+                real(self)
+
+        monitor.MonitorScreen._refresh_charts = every_third
     if variant in ("notable", "bare"):
         monitor.MonitorScreen._refresh_table = lambda self: None
     if variant in ("nolog", "bare"):
