@@ -47,3 +47,15 @@ async def test_same_data_is_not_drawn_again_new_data_is() -> None:
         await pilot.pause()
         loss.show(steps, values, 0.7)  # same data, new size: drawn for the new width
         assert calls == ["LossChart"]
+
+
+async def test_float_noise_does_not_reach_the_axis_labels() -> None:
+    app = ChartsApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        loss = app.query_one(LossChart)
+        loss.show(np.arange(1.0, 2001.0), np.full(2000, 4.095), 0.6)  # EMA of a constant: 4.0950000000000006
+        await pilot.pause()
+        text = str(loss.render())
+        assert "4.09500000" not in text and "4.09499999" not in text
+        margins = [line.index("┤") for line in text.splitlines() if "┤" in line]
+        assert margins and max(margins) <= 8, text  # short tick labels: the plot keeps the width

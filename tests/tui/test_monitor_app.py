@@ -186,3 +186,21 @@ def test_help_lists_every_monitor_key() -> None:
     missing = [f"{names.get(b.key, b.key)} ({b.description})" for b in MonitorScreen.BINDINGS
                if names.get(b.key, b.key) not in listed]
     assert not missing, f"keys missing from the help screen: {missing}"
+
+
+async def test_table_columns_grow_with_their_text(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    run = root / "demo-running"
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause(0.8)
+        table = app.monitor.query_one("#runs", DataTable)
+        before = table.columns["progress"].content_width
+        (run / "status.json").unlink()  # no max_epochs: the progress cell is the bare step number
+        with open(run / "scalars.jsonl", "a") as fh:
+            fh.write(json.dumps({"lr": 0.01, "loss": 1.0, "time": 0.4, "epoch": 9, "iter": 1, "step": 123456789012})
+                     + "\n")
+        await pilot.pause(1.0)
+        cell = str(table.get_cell(str(run), "progress"))
+        assert "123456789012" in cell
+        assert table.columns["progress"].content_width >= len(cell) > before  # shown whole, not cut off

@@ -213,6 +213,7 @@ class MonitorScreen(Screen):
         self.lock = threading.Lock()
         self.selected: Path | None = None
         self.smoothing = 0.6
+        self._charts_due = 0.0  # while a backlog is read: when the charts may be drawn again
         self.follow = True
         self.filter: re.Pattern[str] | None = None
         self.log_lines: deque[str] = deque(maxlen=LOG_KEEP)
@@ -350,7 +351,10 @@ class MonitorScreen(Screen):
         self._refresh_table()
         if self.charts is None:
             self.call_after_refresh(self._mount_charts)
-        elif changed:
+        elif changed and (not loading or time.monotonic() >= self._charts_due):
+            # while a backlog is read (a poll every few ms), charts are drawn at most once a second:
+            # drawing them after every chunk took most of the time of opening a big log
+            self._charts_due = time.monotonic() + 1.0
             self._refresh_charts()
         if reset:
             self.log_lines.clear()
@@ -400,7 +404,7 @@ class MonitorScreen(Screen):
                 shown = self._cells.get(key, {})
                 for column, value in cells.items():
                     if shown.get(column) != value:
-                        table.update_cell(key, column, value)
+                        table.update_cell(key, column, value, update_width=True)  # a column grows with its text
             else:
                 table.add_row(*cells.values(), key=key)
             self._cells[key] = cells

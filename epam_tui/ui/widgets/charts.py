@@ -56,7 +56,9 @@ class _Chart(PlotextPlot):
         keep = np.isfinite(x) & np.isfinite(y)
         if keep.any():
             xs, ys = downsample_minmax(x[keep], y[keep], self._buckets())
-            self.plt.plot(xs.tolist(), ys.tolist(), **kwargs)
+            # 10 significant digits: float noise (the EMA of a constant loss is 4.0950000000000006) made
+            # plotext label the axis with 18-character numbers that took half of a narrow chart
+            self.plt.plot(xs.tolist(), [float(f"{v:.10g}") for v in ys.tolist()], **kwargs)
 
 
 class LossChart(_Chart):
