@@ -11,6 +11,7 @@ process, with one part of the screen held still by monkeypatching it out:
     nolog     log pane never written
     bare      none of charts, table, log (the core still ingests and raises alerts)
     slowcharts  charts redrawn at every third poll with new data only
+    gc        everything, plus a full gc.collect() every 10 s
 
 Prints the RSS every 30 s and the growth from the end of the first minute, one line per variant.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "tui" / "fixtures" / "runs"
-VARIANTS = ("full", "nodata", "nocharts", "notable", "nolog", "bare", "slowcharts")
+VARIANTS = ("full", "nodata", "nocharts", "notable", "nolog", "bare", "slowcharts", "gc")
 LINE = ("2026/11/25 01:41:42 - mmengine - INFO - Epoch(train)  [{e}][{i:>3}/100]  lr: {lr:.4e}  eta: 2:03:04  "
         "time: {t:.4f}  data_time: 0.0200  grad_norm: 3.2100  loss: {loss:.4f}  loss_rgb: 1.0000  "
         "loss_pose: 1.0000  top1_acc: 0.5000\n")
@@ -46,6 +47,16 @@ def hold_still(variant: str) -> None:
 
     if variant in ("nocharts", "bare"):
         monitor.MonitorScreen._refresh_charts = lambda self: None
+    if variant == "gc":
+        import gc
+
+        real_mount = monitor.MonitorScreen.on_mount
+
+        def on_mount(self) -> None:
+            real_mount(self)
+            self.set_interval(10.0, lambda: gc.collect())
+
+        monitor.MonitorScreen.on_mount = on_mount
     if variant == "slowcharts":
         real, calls = monitor.MonitorScreen._refresh_charts, [0]
 
@@ -61,7 +72,7 @@ def hold_still(variant: str) -> None:
         Log.write_lines = lambda self, lines, scroll_end=None: self
 
 
-async def one(variant: str, seconds: float, rate: float) -> str:
+async def one(variant: str, seconds: float, rate: float, poll: float = 1.0) -> str:
     import psutil
 
     from epam_tui.core.gpus import FakeBackend, scripted_gpus
@@ -72,7 +83,7 @@ async def one(variant: str, seconds: float, rate: float) -> str:
     shutil.copytree(FIXTURE, root)
     run = root / "demo-running"
     me, rng = psutil.Process(), random.Random(0)
-    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(8)), poll_interval=1.0)
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(8)), poll_interval=poll)
     marks: dict[int, float] = {}
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -103,6 +114,8 @@ def main() -> int:
     parser.add_argument("variants", nargs="*", help=f"some of {', '.join(VARIANTS)} (default: all)")
     parser.add_argument("--seconds", type=float, default=240.0)
     parser.add_argument("--rate", type=float, default=2.0, help="train records per second (default 2)")
+    parser.add_argument("--poll", type=float, default=1.0, help="the monitor's poll interval, s (default 1; "
+                        "0.25 with --rate 4 draws four times as many records a minute: a long session, sooner)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     unknown = [v for v in args.variants if v not in VARIANTS]
@@ -110,11 +123,11 @@ def main() -> int:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     if args.child:
         sys.path.insert(0, str(ROOT))
-        print(asyncio.run(one(args.child, args.seconds, args.rate)), flush=True)
+        print(asyncio.run(one(args.child, args.seconds, args.rate, args.poll)), flush=True)
         return 0
     for variant in args.variants or VARIANTS:  # one process each: patches and RSS do not carry over
         subprocess.run([sys.executable, __file__, "--child", variant, "--seconds", str(args.seconds),
-                        "--rate", str(args.rate)], check=True)
+                        "--rate", str(args.rate), "--poll", str(args.poll)], check=True)
     return 0
 
 
