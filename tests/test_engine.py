@@ -138,6 +138,33 @@ def test_runlog_lines_records_and_status(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temp files left"
 
 
+def test_runlog_full_disk_error_names_the_file(tmp_path: Path) -> None:
+    """A write or flush that fails on an open file raises an OSError without a file name; the trainer's one-line
+    error must still say which file (it said 'disk full (No space left on device)' when a log append hit it)."""
+    import errno
+
+    from epam.engine.train import io_error_reason
+
+    class FullDisk:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    log = RunLog(tmp_path, echo=None)
+    log.close()
+    log.text, log.scalars = FullDisk(str(tmp_path / "train.log")), FullDisk(str(tmp_path / "scalars.jsonl"))
+    for call, name in ((lambda: log.info("x"), "train.log"), (lambda: log.record({"loss": 1.0}), "scalars.jsonl")):
+        with pytest.raises(OSError) as info:
+            call()
+        assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / name)
+        assert io_error_reason(info.value, tmp_path).startswith(f"disk full writing {tmp_path / name} (No space")
+
+
 # ------------------------------------------------------------------------------------------- checkpoints
 def test_rng_state_survives_weights_only_round_trip(tmp_path: Path) -> None:
     random.seed(1), np.random.seed(2), torch.manual_seed(3)

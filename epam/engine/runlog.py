@@ -37,6 +37,18 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def append_text(fh: TextIO, text: str) -> None:
+    """Write and flush ``text`` to an append-mode file; an OSError (a full disk) names the file, which a
+    failed write or flush on an open file object does not."""
+    try:
+        fh.write(text)
+        fh.flush()
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(fh.name)) from exc
+        raise
+
+
 def fmt_eta(seconds: float) -> str:
     """MMEngine's eta: str(timedelta) of whole seconds, e.g. 0:12:34 or 1 day, 2:03:04."""
     return str(dt.timedelta(seconds=int(max(0.0, seconds))))
@@ -72,13 +84,10 @@ class RunLog:
         """Append ``message`` (each of its lines prefixed MMEngine-style); also to the console if echoing."""
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
         out = self.echo if echo else None
-        for line in message.splitlines() or [""]:
-            record = f"{stamp} - mmengine - {level} - {line}\n"
-            self.text.write(record)
-            if out is not None:
-                out.write(record)
-        self.text.flush()
+        records = "".join(f"{stamp} - mmengine - {level} - {line}\n" for line in message.splitlines() or [""])
+        append_text(self.text, records)
         if out is not None:
+            out.write(records)
             out.flush()
 
     def warning(self, message: str, echo: bool = True) -> None:
@@ -90,8 +99,7 @@ class RunLog:
     # ---------------------------------------------------------------- records
     def record(self, data: dict[str, Any]) -> None:
         """One scalars.jsonl line, written with a single write call and flushed."""
-        self.scalars.write(json.dumps(data) + "\n")
-        self.scalars.flush()
+        append_text(self.scalars, json.dumps(data) + "\n")
 
     def log_train(self, *, epoch: int, it: int, max_epochs: int, iters: int, step: int, lr: float, eta: float,
                   time_: float, data_time: float, memory: int | None, grad_norm: float, loss: float,
