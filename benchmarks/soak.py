@@ -128,6 +128,26 @@ def kill_group(proc: subprocess.Popen | None, name: str) -> None:
         print(f"warning: {name} (pid {proc.pid}) did not exit", file=sys.stderr)
 
 
+def rss_split(pid: int | str = "self") -> dict[str, float]:
+    """A process's RSS by where it lives, MB: ``file`` (library code and data, paged in as new code runs),
+    ``heap`` (glibc's main arena, [heap]) and ``anon`` (other anonymous memory: pymalloc's arenas, glibc's
+    thread arenas, big blocks, thread stacks). Empty where /proc/<pid>/smaps cannot be read."""
+    parts = {"file": 0.0, "heap": 0.0, "anon": 0.0}
+    kind = "anon"
+    try:
+        with open(f"/proc/{pid}/smaps") as fh:
+            for line in fh:
+                head = line.split(maxsplit=5)
+                if head and head[0] == "Rss:":
+                    parts[kind] += int(head[1]) / 1024
+                elif head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    path = head[5].strip() if len(head) > 5 else ""
+                    kind = "heap" if path == "[heap]" else "file" if path.startswith("/") else "anon"
+    except OSError:
+        return {}
+    return parts
+
+
 def count_steps(work: Path) -> int:
     try:
         return sum(1 for line in (work / "scalars.jsonl").read_bytes().splitlines() if line.startswith(b'{"lr"'))
@@ -164,6 +184,8 @@ def main() -> int:
     trainer = tui = None
     master = -1
     samples: list[tuple[float, int, float]] = []  # (seconds since TUI start, rss bytes, cpu % since previous)
+    split0: dict[str, float] = {}
+    split1: dict[str, float] = {}
     try:
         trainer = start_trainer(work, epochs, env, tmp / "trainer.out")
         tui, master, drain_thread, drained = start_tui(runs, env)
@@ -184,6 +206,8 @@ def main() -> int:
             rss = proc.memory_info().rss
             if elapsed >= warmup - 0.5:
                 samples.append((elapsed, rss, cpu))
+                split1 = rss_split(tui.pid)
+                split0 = split0 or split1
                 print(f"  t={elapsed:6.0f} s  rss={rss / MB:7.1f} MB  cpu={cpu:5.1f}%  trainer steps={count_steps(work)}"
                       f"{'' if trainer.poll() is None else '  (trainer exited ' + str(trainer.returncode) + ')'}",
                       flush=True)
@@ -224,6 +248,8 @@ def main() -> int:
         print(f"RSS after the first {window / 60:.1f} min {rss_warm:.1f} MB; growth from there to the end "
               f"{rss1 - rss_warm:+.1f} MB")
     print(f"CPU (% of one core): first {window / 60:.1f} min {cpu_first:.1f}%, last {window / 60:.1f} min {cpu_last:.1f}%")
+    if split0 and split1:
+        print("RSS by kind, start -> end (MB): " + ", ".join(f"{k} {split0[k]:.1f} -> {split1[k]:.1f}" for k in split1))
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
