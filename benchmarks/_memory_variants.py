@@ -45,13 +45,21 @@ LINE = ("2026/11/25 01:41:42 - mmengine - INFO - Epoch(train)  [{e}][{i:>3}/100]
         "loss_pose: 1.0000  top1_acc: 0.5000\n")
 
 
-def malloc_trim() -> bool:
+def libc():
+    """The C library (ctypes), or None where it cannot be loaded."""
     import ctypes
     import ctypes.util
 
     try:
-        return bool(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):  # not glibc
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def malloc_trim() -> bool:
+    try:
+        return bool(libc().malloc_trim(0))
+    except AttributeError:  # not glibc (or no libc)
         return False
 
 
@@ -72,16 +80,14 @@ def rss_parts() -> dict[str, float]:
             _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
                                                         "fsmblks", "uordblks", "fordblks", "keepcost")]
 
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = MallInfo2
-        info = libc.mallinfo2()
+        mallinfo2 = libc().mallinfo2
+        mallinfo2.restype = MallInfo2
+        info = mallinfo2()
         parts["malloc_in_use"] = (info.uordblks + info.hblkhd) / 2**20
         parts["malloc_free"] = info.fordblks / 2**20
-    except (OSError, AttributeError):
+    except AttributeError:  # glibc < 2.33, or not glibc
         pass
-    import tempfile as _tf
-
-    with _tf.TemporaryFile("w+") as tmp:  # _debugmallocstats writes to the C-level stderr
+    with tempfile.TemporaryFile("w+") as tmp:  # _debugmallocstats writes to the C-level stderr
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(tmp.fileno(), 2)
