@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
 
-from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart
+from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart, ansi_strips
 
 
 class ChartsApp(App):
@@ -59,3 +67,53 @@ async def test_float_noise_does_not_reach_the_axis_labels() -> None:
         assert "4.09500000" not in text and "4.09499999" not in text
         margins = [line.index("┤") for line in text.splitlines() if "┤" in line]
         assert margins and max(margins) <= 8, text  # short tick labels: the plot keeps the width
+
+
+def _cells(segments) -> list[tuple[str, object]]:
+    return [(ch, seg.style) for seg in segments for ch in seg.text]
+
+
+@settings(max_examples=60, deadline=None)
+@given(ys=st.lists(st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: round(v, 4)), min_size=2, max_size=80),
+       width=st.integers(12, 90), height=st.integers(4, 20), theme=st.sampled_from(["pro", "dark", "clear", "default"]),
+       narrower=st.integers(-3, 8), taller=st.integers(-2, 3))
+def test_ansi_strips_equal_richs_decoding_cell_for_cell(ys, width, height, theme, narrower, taller) -> None:
+    """The chart's own ANSI-to-strips path shows exactly what rich's Text.from_ansi would: every cell the
+    same character in the same style, rows cut or padded to exactly the width asked for, as many rows as
+    asked for (blank ones in the base style below the plot)."""
+    from plotext._figure import _figure_class
+
+    fig = _figure_class()
+    fig.plot(list(range(len(ys))), ys, color=(70, 200, 230), marker="braille", label="a")
+    fig.plot(list(range(len(ys))), [y / 2 for y in ys], color="red", marker="dot", label="b")
+    fig.title("t")
+    fig.theme(theme)
+    fig.plotsize(width, height)
+    ansi = fig.build()
+    base = Style(color="white", bgcolor="black")
+    want_w, want_h = width - narrower, height + taller
+    console = Console(width=want_w, color_system="truecolor", file=io.StringIO())
+    ours = ansi_strips(ansi, want_w, want_h, base)
+    lines = Text.from_ansi(ansi).split("\n", allow_blank=True)
+    assert len(ours) == want_h
+    for y, strip in enumerate(ours):
+        line = lines[y] if y < len(lines) else Text("")
+        line = line[:want_w]
+        line.pad_right(want_w - len(line))
+        theirs = list(Segment.apply_style(line.render(console, ""), base))
+        assert strip.cell_length == want_w
+        assert _cells(strip) == _cells(theirs)
+
+
+async def test_data_plotext_cannot_draw_is_a_message_not_a_crash() -> None:
+    """plotext raises OverflowError on a y range of 1e-308; the chart shows one line saying so."""
+    app = ChartsApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        loss = app.query_one(LossChart)
+        loss.show(np.array([1.0, 2.0]), np.array([0.0, 2.2250738585072014e-308]), 0.0)
+        await pilot.pause()
+        first = loss.render_line(0).text
+        assert "plotext could not draw this data (OverflowError" in first
+        loss.show(np.array([1.0, 2.0]), np.array([1.0, 2.0]), 0.0)  # drawable data again: a chart again
+        await pilot.pause()
+        assert "could not draw" not in "".join(loss.render_line(y).text for y in range(loss.size.height))

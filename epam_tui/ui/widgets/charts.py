@@ -1,14 +1,26 @@
 """Charts behind our own widgets (textual-plotext today; the backend can change without the screens
 knowing). Data is downsampled to about twice the widget's width before drawing. A chart is drawn again
 only when what it shows changed (data, settings or size): every redraw builds a new plot and a new
-ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md)."""
+ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md).
+
+The plot is shown through Textual's line API (``render_line``): plotext's ANSI output is decoded once
+per drawing into one strip per row, each exactly the widget's width (``ansi_strips``). textual-plotext's own ``render``
+returns a rich Text, which Textual converts to Content and word-wraps on every render; wrapping measured
+every run of non-blank cells with rich's ``cached_cell_len``, whose 4,096-entry cache then filled with
+chart fragments never seen again (about 0.8 KB each: up to ~3 MB over a long session), and the
+conversion cost more CPU than the decoding."""
 
 from __future__ import annotations
 
 import math
+import re
 import zlib
 
 import numpy as np
+from rich.ansi import AnsiDecoder
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from epam_tui.core.series import downsample_minmax, ema_debiased
@@ -29,9 +41,79 @@ def fingerprint(*arrays) -> tuple:
     return tuple(out)
 
 
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_SGR_STYLES: dict[tuple[str, ...], Style] = {}
+
+
+def _sgr_style(state: tuple[str, ...]) -> Style:
+    """The rich Style of the SGR parameters set since the last reset, as rich's AnsiDecoder reads them
+    (decoded once per distinct state: a plot has a handful)."""
+    style = _SGR_STYLES.get(state)
+    if style is None:
+        text = AnsiDecoder().decode_line("".join(f"\x1b[{p}m" for p in state) + "x")
+        style = text.spans[0].style if text.spans else Style.null()
+        style = Style.parse(style) if isinstance(style, str) else style
+        if len(_SGR_STYLES) < 256:
+            _SGR_STYLES[state] = style
+    return style
+
+
+def ansi_strips(ansi: str, width: int, height: int, base: Style) -> list[Strip]:
+    """plotext's ANSI output as ``height`` strips of exactly ``width`` cells over ``base``. plotext lays its
+    canvas out one character per cell and marks colours with SGR sequences only, so a row is split on
+    those and characters are counted as cells: nothing goes through rich's cell-width cache, and this
+    costs a fraction of rich's general ``Text.from_ansi``."""
+    rows: list[Strip] = []
+    state: tuple[str, ...] = ()
+    for line in ansi.split("\n")[:height]:
+        parts = _SGR.split(line)  # text, params, text, params, ..., text
+        segments, cells = [], 0
+        for i in range(0, len(parts), 2):
+            text = parts[i]
+            if text and cells < width:
+                text = text[: width - cells]
+                cells += len(text)
+                segments.append(Segment(text, base + _sgr_style(state) if state else base))
+            if i + 1 < len(parts):
+                params = parts[i + 1]
+                state = () if params in ("", "0") else (params,) if params.startswith("0;") else (*state, params)
+        if cells < width:
+            segments.append(Segment(" " * (width - cells), base))
+        rows.append(Strip(segments, width))
+    while len(rows) < height:
+        rows.append(Strip.blank(width, base))
+    return rows
+
+
 class _Chart(PlotextPlot):
     title = ""
     _drawn: tuple | None = None
+    _strips: tuple = (None, ())  # (key of the drawing: data, size, theme; its rows as strips)
+
+    def _rows(self) -> tuple[Strip, ...]:
+        width, height = self.size
+        key = (self._drawn, width, height, self.app.theme, self.theme)
+        if self._strips[0] != key:
+            base = self.rich_style  # the widget's colours under plotext's (as Textual's Log does for its lines)
+            plot = self._plot  # sized and themed as textual-plotext's render() does before it builds
+            plot.plotsize(width, height)
+            plot._set_size(width, height)
+            plot.theme(self._get_plotext_theme_name(self.app.theme))
+            try:
+                ansi = plot.build()
+            except Exception as exc:  # noqa: BLE001 - plotext fails on some data (a y range of 1e-308 overflows
+                # its tick arithmetic): the chart says so and the app goes on
+                ansi = f"{self.title}: plotext could not draw this data ({type(exc).__name__}: {exc})"
+            self._strips = (key, tuple(ansi_strips(ansi, width, height, base)))
+        return self._strips[1]
+
+    def notify_style_update(self) -> None:
+        self._strips = (None, ())  # the widget's colours changed: the rows are built again over the new ones
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        rows = self._rows()
+        return rows[y] if y < len(rows) else Strip.blank(self.size.width, self.rich_style)
 
     def on_mount(self) -> None:
         self.plt.title(self.title)
