@@ -61,14 +61,15 @@ def start_trainer(work: Path, epochs: int, env: dict, log: Path) -> subprocess.P
                                 stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_tui(runs: Path, env: dict) -> tuple[subprocess.Popen, int, threading.Thread, list[int]]:
+def start_tui(runs: Path, env: dict, trace: list[str] | None = None) -> tuple[subprocess.Popen, int, threading.Thread, list[int]]:
     """The TUI on a pty (120x40); a daemon thread drains the master side. Returns (proc, master fd,
     drain thread, [bytes drained])."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     tui_env = {**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "EPAM_TUI_FAKE_GPUS": "8"}
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "epam_tui.cli", "monitor", str(runs)], cwd=ROOT, env=tui_env,
+        head = [sys.executable, str(ROOT / "benchmarks/_soak_trace.py"), *trace, "--"] if trace else [sys.executable, "-m", "epam_tui.cli"]
+        proc = subprocess.Popen([*head, "monitor", str(runs)], cwd=ROOT, env=tui_env,
                                 stdin=slave, stdout=slave, stderr=slave, start_new_session=True, close_fds=True)
     finally:
         os.close(slave)
@@ -165,6 +166,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 minute in all, 15 s warm-up, 5 s samples (CI)")
     parser.add_argument("--interval", type=float, default=None, help="seconds between samples (default 10; quick 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary run directory")
+    parser.add_argument("--trace", nargs=4, metavar=("START", "FIRST", "EVERY", "DIR"), default=None,
+                        help="diagnostic: tracemalloc in the TUI from START s, snapshots to DIR at FIRST s and "
+                             "every EVERY s after (compare with benchmarks/_soak_trace.py --compare)")
     args = parser.parse_args()
     # SIGTERM (a killed benchmark, a CI timeout) must still run the finally below that stops the children
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -188,7 +192,7 @@ def main() -> int:
     split1: dict[str, float] = {}
     try:
         trainer = start_trainer(work, epochs, env, tmp / "trainer.out")
-        tui, master, drain_thread, drained = start_tui(runs, env)
+        tui, master, drain_thread, drained = start_tui(runs, env, args.trace)
         proc = psutil.Process(tui.pid)
         t0 = time.monotonic()
         proc.cpu_percent(None)
