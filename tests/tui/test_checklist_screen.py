@@ -69,3 +69,10 @@ async def test_compare_screen_table(tmp_path: Path) -> None:
         assert [r[0] for r in rows] == ["a", "b"] and rows[0][3] == "44.0%"  # final val acc of the fixture
         diff = str(app.screen.query_one("#cmp-diff").render())
         assert "train.max_epochs" in diff
+        for name, title in (("loss", "loss (EMA 0.6)"), ("lr", "lr"), ("val", "val top-1 %")):
+            chart = app.screen.query_one(f"#cmp-{name}")
+            shown = "\n".join(chart.render_line(y).text for y in range(chart.size.height))
+            assert title in shown.splitlines()[0]  # the title the screen set, not the widget's default
+            assert "┤" in shown and "└┬" in shown  # y and x axes drawn
+            if name != "val":  # both runs have train records (only "a" has a val epoch)
+                assert "⢕⢕ a" in shown and "⢕⢕ b" in shown  # both runs in the legend

@@ -12,11 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual_plotext import PlotextPlot
 
 from epam_tui.core.compare import COLUMNS, cell, config_diff, run_row
 from epam_tui.core.registry import load_run
 from epam_tui.core.series import downsample_minmax, ema_debiased
+from epam_tui.ui.widgets.charts import Chart
 
 COLOURS = ["cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white"]  # plotext names, stable per run
 RICH = {"orange": "dark_orange"}  # the same colour in the table (Rich has no plain "orange")
@@ -38,9 +38,9 @@ class CompareScreen(Screen):
         yield Header()
         yield DataTable(id="cmp-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="cmp-charts"):
-            yield PlotextPlot(id="cmp-loss")
-            yield PlotextPlot(id="cmp-lr")
-            yield PlotextPlot(id="cmp-val")
+            yield Chart(id="cmp-loss")
+            yield Chart(id="cmp-lr")
+            yield Chart(id="cmp-val")
         diff = config_diff(self.runs)
         yield Static("config differences: " + ("; ".join(f"{k}: " + " | ".join(map(repr, v)) for k, v in diff)
                                                if diff else "none"), id="cmp-diff")
@@ -54,7 +54,8 @@ class CompareScreen(Screen):
             values = [cell(key, row.get(key)) for _, key in COLUMNS]
             values[0] = Text(values[0], style=f"bold {RICH.get(COLOURS[i % len(COLOURS)], COLOURS[i % len(COLOURS)])}")  # the run's chart colour
             table.add_row(*values, key=str(i))
-        loss, lr, val = (self.query_one(f"#cmp-{n}", PlotextPlot).plt for n in ("loss", "lr", "val"))
+        charts = [self.query_one(f"#cmp-{n}", Chart) for n in ("loss", "lr", "val")]
+        loss, lr, val = (chart.plt for chart in charts)
         loss.title("loss (EMA 0.6)")
         lr.title("lr")
         val.title("val top-1 %")
@@ -72,3 +73,5 @@ class CompareScreen(Screen):
             if "acc/top1" in v:
                 val.plot(v["epoch"].tolist(), (100 * v["acc/top1"]).tolist(), color=colour, label=run.name,
                          marker="braille")
+        for chart in charts:
+            chart.drawn()  # drawn again if it was rendered before these plots

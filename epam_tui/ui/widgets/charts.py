@@ -116,7 +116,8 @@ class _Chart(PlotextPlot):
         return rows[y] if y < len(rows) else Strip.blank(self.size.width, self.rich_style)
 
     def on_mount(self) -> None:
-        self.plt.title(self.title)
+        if self.title:  # a Chart's screen sets its own title, maybe before this runs
+            self.plt.title(self.title)
 
     def _unchanged(self, key: tuple) -> bool:
         """True when the chart already shows this (key of its inputs, at this size); else remember it."""
@@ -141,6 +142,15 @@ class _Chart(PlotextPlot):
             # 10 significant digits: float noise (the EMA of a constant loss is 4.0950000000000006) made
             # plotext label the axis with 18-character numbers that took half of a narrow chart
             self.plt.plot(xs.tolist(), [float(f"{v:.10g}") for v in ys.tolist()], **kwargs)
+
+
+class Chart(_Chart):
+    """A plotext chart for screens that draw with ``plt`` themselves (the comparison): call ``drawn()`` after
+    changing the plot."""
+
+    def drawn(self) -> None:
+        self._drawn = (self._drawn or (0,))[0] + 1,
+        self.refresh()
 
 
 class LossChart(_Chart):
