@@ -4,11 +4,11 @@ only when what it shows changed (data, settings or size): every redraw builds a 
 ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md).
 
 The plot is shown through Textual's line API (``render_line``): plotext's ANSI output is decoded once
-per drawing into one strip per row, each exactly the widget's width (``ansi_strips``). textual-plotext's own ``render``
-returns a rich Text, which Textual converts to Content and word-wraps on every render; wrapping measured
-every run of non-blank cells with rich's ``cached_cell_len``, whose 4,096-entry cache then filled with
-chart fragments never seen again (about 0.8 KB each: up to ~3 MB over a long session), and the
-conversion cost more CPU than the decoding."""
+per drawing into one strip per row, each exactly the widget's width (``ansi_strips``). textual-plotext's
+own ``render`` returns a rich Text, which Textual converts to Content and word-wraps on every render:
+16-18x the CPU of ``ansi_strips`` (benchmarks/chart_redraw.py), and the wrapping measured every run of
+non-blank cells with rich's ``cached_cell_len``, whose 4,096-entry cache then filled with chart
+fragments never drawn again (~0.8 KB each in a soak: up to ~3 MB)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class Chart(_Chart):
     changing the plot."""
 
     def drawn(self) -> None:
-        self._drawn = (self._drawn or (0,))[0] + 1,
+        self._drawn = (self._drawn[0] + 1,) if self._drawn else (1,)  # a new key: the rows are built again
         self.refresh()
 
 
