@@ -62,16 +62,10 @@ def compare_caches(a: str, b: str) -> None:
             print(f"  {diff:+7d} -> {size:6d} / {maxsize:6d}  {name}")
 
 
-def compare(a: str, b: str, top: int = 25) -> None:
-    before, after = tracemalloc.Snapshot.load(a), tracemalloc.Snapshot.load(b)
-    size = lambda s: sum(t.size for t in s.traces)  # noqa: E731
-    print(f"traced {size(before) / 2**20:.2f} -> {size(after) / 2**20:.2f} MB ({(size(after) - size(before)) / 2**20:+.2f})")
-    for stat in after.compare_to(before, "lineno")[:top]:
-        print(f"  {stat.size_diff / 1024:+8.1f} KiB {stat.count_diff:+7d} objs  {stat.traceback[0]}")
-    for stat in after.compare_to(before, "traceback")[:6]:
-        print(f"  chain {stat.size_diff / 1024:+.1f} KiB {stat.count_diff:+d} objs:")
-        for frame in list(stat.traceback)[-10:]:
-            print(f"      {frame}")
+def compare(a: str, b: str) -> None:
+    from _memory_variants import report_growth  # this folder is on sys.path when run as a script
+
+    report_growth(tracemalloc.Snapshot.load(a), tracemalloc.Snapshot.load(b), top=25)
 
 
 def main() -> None:

@@ -52,7 +52,6 @@ def _sgr_style(state: tuple[str, ...]) -> Style:
     if style is None:
         text = AnsiDecoder().decode_line("".join(f"\x1b[{p}m" for p in state) + "x")
         style = text.spans[0].style if text.spans else Style.null()
-        style = Style.parse(style) if isinstance(style, str) else style
         if len(_SGR_STYLES) < 256:
             _SGR_STYLES[state] = style
     return style
@@ -65,6 +64,7 @@ def ansi_strips(ansi: str, width: int, height: int, base: Style) -> list[Strip]:
     costs a fraction of rich's general ``Text.from_ansi``."""
     rows: list[Strip] = []
     state: tuple[str, ...] = ()
+    styles: dict[tuple[str, ...], Style] = {(): base}  # base + each state's style, added once per drawing
     for line in ansi.split("\n")[:height]:
         parts = _SGR.split(line)  # text, params, text, params, ..., text
         segments, cells = [], 0
@@ -73,7 +73,10 @@ def ansi_strips(ansi: str, width: int, height: int, base: Style) -> list[Strip]:
             if text and cells < width:
                 text = text[: width - cells]
                 cells += len(text)
-                segments.append(Segment(text, base + _sgr_style(state) if state else base))
+                style = styles.get(state)
+                if style is None:
+                    style = styles[state] = base + _sgr_style(state)
+                segments.append(Segment(text, style))
             if i + 1 < len(parts):
                 params = parts[i + 1]
                 state = () if params in ("", "0") else (params,) if params.startswith("0;") else (*state, params)
