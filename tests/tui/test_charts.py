@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 
+from epam_tui.ui.widgets import charts
 from epam_tui.ui.widgets.charts import AccuracyChart, LossChart, LrChart, ansi_strips
 
 
@@ -55,6 +56,35 @@ async def test_same_data_is_not_drawn_again_new_data_is() -> None:
         await pilot.pause()
         loss.show(steps, values, 0.7)  # same data, new size: drawn for the new width
         assert calls == ["LossChart"]
+
+
+async def test_a_series_that_grew_a_little_is_drawn_late_a_lot_at_once(monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(charts, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    app = ChartsApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        loss = app.query_one(LossChart)
+        calls: list = []
+        count_starts(loss, calls)
+        await pilot.pause()
+        columns = loss._buckets()  # 100: half a column of a 2,000-point series is 10 points
+
+        def grow(n: int, smoothing: float = 0.6) -> int:
+            loss.show(np.arange(1.0, n + 1.0), 3 - np.log1p(np.arange(n)), smoothing)
+            return len(calls)
+
+        assert grow(2000) == 1 and not loss.pending
+        assert grow(2001) == 1 and loss.pending  # one new point on 100 columns: not yet
+        clock[0] += charts.GROWTH_WAIT_S - 0.1
+        assert grow(2003) == 1 and loss.pending
+        clock[0] += 0.2
+        assert grow(2003) == 2 and not loss.pending  # drawn once the wait is over, though nothing new came
+        assert grow(2003) == 2
+        assert grow(2003 + 2003 // (2 * columns) + 1) == 3  # half a column's worth at once: drawn at once
+        assert grow(2020, smoothing=0.7) == 4  # a setting changed: drawn at once
+        assert grow(2000) == 5  # fewer points (a run started again): drawn at once
+        calls.clear()
+        assert grow(10) == 1 and grow(11) == 2 and grow(12) == 3  # a short series: every point drawn
 
 
 async def test_float_noise_does_not_reach_the_axis_labels() -> None:

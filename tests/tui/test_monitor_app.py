@@ -82,6 +82,47 @@ async def test_new_lines_appear_live(tmp_path: Path) -> None:
         assert "a brand new line" in log_text(app)
 
 
+async def test_a_chart_waiting_on_a_little_growth_is_drawn_without_new_data(tmp_path: Path, monkeypatch) -> None:
+    from epam_tui.ui.widgets import charts
+
+    clock = [1000.0]  # the charts' clock, moved by hand
+    monkeypatch.setattr(charts, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    root = make_root(tmp_path)
+    run = root / "demo-running"
+    with open(run / "scalars.jsonl", "a") as fh:  # a long series: one more point is a fraction of a column
+        for step in range(100, 3000):
+            fh.write(json.dumps({"lr": 0.001, "loss": 1.0, "time": 0.4, "epoch": 2, "iter": step, "step": step}) + "\n")
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        async def until(condition, seconds: float = 10.0) -> bool:  # generous: CI machines are loaded
+            for _ in range(int(seconds / 0.1)):
+                if condition():
+                    return True
+                await pilot.pause(0.1)
+            return condition()
+
+        def points() -> int:
+            return len(app.monitor.watchers[run].data.store.columns(("loss",))["step"])
+
+        await pilot.pause(0.6)
+        app.monitor.select(run)
+        loss = app.monitor.query_one("#loss", charts.LossChart)
+        assert await until(lambda: points() >= 2900 and app.monitor.watchers[run].data.loading is None)
+        if loss.pending:  # whatever the backlog left pending is drawn
+            clock[0] += charts.GROWTH_WAIT_S
+        assert await until(lambda: not loss.pending and loss._drawn_len == points())
+        before = loss._drawn_len
+        assert loss._drawn_at == clock[0]
+        with open(run / "scalars.jsonl", "a") as fh:
+            fh.write(json.dumps({"lr": 0.001, "loss": 0.5, "time": 0.4, "epoch": 2, "iter": 3000, "step": 3000}) + "\n")
+        assert await until(lambda: points() == before + 1)
+        await pilot.pause(0.5)
+        assert loss.pending and loss._drawn_len == before  # read, not drawn yet
+        clock[0] += charts.GROWTH_WAIT_S
+        # no new data: the poll draws the pending chart once the wait is over
+        assert await until(lambda: not loss.pending and loss._drawn_len == before + 1)
+
+
 async def test_empty_root_says_so(tmp_path: Path) -> None:
     app = EpamTuiApp(tmp_path / "work_dirs", gpu_backend=FakeBackend(scripted_gpus(1)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -204,3 +245,38 @@ async def test_table_columns_grow_with_their_text(tmp_path: Path) -> None:
         cell = str(table.get_cell(str(run), "progress"))
         assert "123456789012" in cell
         assert table.columns["progress"].content_width >= len(cell) > before  # shown whole, not cut off
+
+
+async def test_panel_text_is_laid_out_again_only_when_its_height_can_change() -> None:
+    from textual.app import App, ComposeResult
+
+    from epam_tui.ui.screens.monitor import update_text
+
+    class PanelApp(App):
+        CSS = "Static { width: 20; height: auto; }"
+
+        def compose(self) -> ComposeResult:
+            yield Static(id="panel")
+
+    app = PanelApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        panel = app.query_one(Static)
+        layouts: list[bool] = []
+        real = panel.update
+        panel.update = lambda content, layout=True: (layouts.append(layout), real(content, layout=layout))[1]
+
+        async def show(markup: str) -> tuple[int, str]:
+            update_text(panel, markup)
+            await pilot.pause()
+            return panel.size.height, str(panel.render())
+
+        assert await show("[b]a[/] util 10%\nb █░░") == (2, "a util 10%\nb █░░")
+        assert await show("[b]a[/] util 99%\nb ██░") == (2, "a util 99%\nb ██░")
+        assert layouts == [True, False]  # the same height: no layout pass
+        assert await show("[b]a[/] util 99%\nb ██░") == (2, "a util 99%\nb ██░") and len(layouts) == 2  # same text
+        assert (await show("a\nb\nc"))[0] == 3  # a line more
+        assert (await show("x" * 30 + "\nb\nc"))[0] == 4  # a line wraps
+        assert (await show("x\nb\nc"))[0] == 3  # and no more
+        assert (await show("漢字" * 6 + "\nb\nc"))[0] == 4  # 12 characters, 24 cells: wraps
+        assert (await show("漢\nb\nc"))[0] == 3
+        assert layouts[2:] == [True] * 5

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
@@ -132,6 +133,25 @@ def run_pid(run: "RunData | None") -> int | None:
     if run is None or run.state not in ("running", "stalled", "starting"):
         return None
     return (run.run or {}).get("pid") or (run.status or {}).get("pid")
+
+
+_ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("\N{FULL BLOCK}\N{LIGHT SHADE}\N{HORIZONTAL ELLIPSIS}")
+
+
+def update_text(widget: Static, markup: str) -> None:
+    """``widget.update(markup)`` for panels redrawn every second: nothing when the text is what the widget
+    shows; no layout pass (a reflow of the whole screen) when its height cannot change: as many lines as
+    before at the same width and, before and now, every line fits that width in characters that are one
+    cell each (so none wraps)."""
+    if getattr(widget, "_shown_markup", None) == markup:
+        return
+    content = Content.from_markup(markup)
+    lines = content.plain.split("\n")
+    width = widget.content_size.width
+    fits = width > 0 and all(len(line) <= width and _ONE_CELL.issuperset(line) for line in lines)
+    shape = (len(lines), width) if fits else None  # its height, then, and the width it was laid out at
+    widget.update(content, layout=shape is None or getattr(widget, "_shown_shape", None) != shape)
+    widget._shown_markup, widget._shown_shape = markup, shape
 
 
 def _shrink_caches(widget, **sizes: int) -> None:
@@ -263,7 +283,7 @@ class MonitorScreen(Screen):
             self._set_columns(narrow)
             self._refresh_table()
             if self.gpu_snapshot is not None:
-                self.query_one("#gpus", Static).update(gpu_panel_text(self.gpu_snapshot, self.current, narrow))
+                update_text(self.query_one("#gpus", Static), gpu_panel_text(self.gpu_snapshot, self.current, narrow))
 
     def on_mount(self) -> None:
         self._set_columns(self.app.size.width < NARROW_WIDTH)
@@ -351,7 +371,8 @@ class MonitorScreen(Screen):
         self._refresh_table()
         if self.charts is None:
             self.call_after_refresh(self._mount_charts)
-        elif changed and (not loading or time.monotonic() >= self._charts_due):
+        elif (changed or any(chart.pending for chart in self.charts)) and (
+                not loading or time.monotonic() >= self._charts_due):  # pending: a series that grew a little
             # while a backlog is read (a poll every few ms), charts are drawn at most once a second:
             # drawing them after every chunk took most of the time of opening a big log
             self._charts_due = time.monotonic() + 1.0
@@ -489,11 +510,11 @@ class MonitorScreen(Screen):
         for alert in low or []:
             self.notify(alert.message, title="alert: GPU utilisation", severity="warning", timeout=10)
         self.gpu_snapshot = snap
-        self.query_one("#gpus", Static).update(gpu_panel_text(snap, self.current, self.narrow))
+        update_text(self.query_one("#gpus", Static), gpu_panel_text(snap, self.current, self.narrow))
         if proc is not None:
             self._proc_text = proc
         text = host + (f"\n{self._proc_text}" if getattr(self, "_proc_text", "") else "")
-        self.query_one("#host", Static).update(text)
+        update_text(self.query_one("#host", Static), text)
 
     # ------------------------------------------------------------------ log filter
     def _matches(self, line: str) -> bool:

@@ -1,7 +1,12 @@
 """Charts behind our own widgets (textual-plotext today; the backend can change without the screens
 knowing). Data is downsampled to about twice the widget's width before drawing. A chart is drawn again
 only when what it shows changed (data, settings or size): every redraw builds a new plot and a new
-ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md).
+ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md). A series
+that only grew by less than half a column's worth of points (with 2,000 steps on 40 columns, a column is
+50 steps: the new points hardly move a pixel) is drawn once the growth reaches half a column or
+``GROWTH_WAIT_S`` after the last drawing, whichever comes first: plotext's build was a quarter of the
+monitor's steady CPU when a fast-logging run redrew two charts every second. The screen calls ``show``
+again while a chart is ``pending``.
 
 The plot is shown through Textual's line API (``render_line``): plotext's ANSI output is decoded once
 per drawing into one strip per row, each exactly the widget's width (``ansi_strips``). textual-plotext's
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import zlib
 
 import numpy as np
@@ -88,9 +94,15 @@ def ansi_strips(ansi: str, width: int, height: int, base: Style) -> list[Strip]:
     return rows
 
 
+GROWTH_WAIT_S = 5.0  # a series that grew a little is drawn at most this long after the last drawing
+
+
 class _Chart(PlotextPlot):
     title = ""
-    _drawn: tuple | None = None
+    _drawn: tuple | None = None  # (key of the data, settings, width, height) last drawn
+    _drawn_len = 0  # points in the series last drawn
+    _drawn_at = 0.0  # time.monotonic() of the last drawing
+    pending = False  # the inputs last given were not drawn yet (grew a little): call show() again later
     _strips: tuple = (None, ())  # (key of the drawing: data, size, theme; its rows as strips)
 
     def _rows(self) -> tuple[Strip, ...]:
@@ -122,12 +134,22 @@ class _Chart(PlotextPlot):
         if self.title:  # a Chart's screen sets its own title, maybe before this runs
             self.plt.title(self.title)
 
-    def _unchanged(self, key: tuple) -> bool:
-        """True when the chart already shows this (key of its inputs, at this size); else remember it."""
-        key = (*key, self.size.width, self.size.height)
-        if key == self._drawn:
+    def _unchanged(self, key: tuple, settings: tuple = (), length: int | None = None) -> bool:
+        """True when the chart need not be drawn now: it already shows this data (``key``) with these
+        ``settings`` at this size, or (``length`` given: a series' point count) the series only grew, by less
+        than half a column's worth of points, less than GROWTH_WAIT_S after the last drawing (then
+        ``pending``). Else remember the inputs as drawn and return False."""
+        width, height = self.size
+        drawn = (key, settings, width, height)
+        if drawn == self._drawn:
+            self.pending = False
             return True
-        self._drawn = key
+        if (length is not None and self._drawn is not None and self._drawn[1:] == drawn[1:]
+                and self._drawn_len < length and 2 * (length - self._drawn_len) * self._buckets() < self._drawn_len
+                and time.monotonic() - self._drawn_at < GROWTH_WAIT_S):
+            self.pending = True
+            return True
+        self._drawn, self._drawn_len, self._drawn_at, self.pending = drawn, length or 0, time.monotonic(), False
         return False
 
     def _buckets(self) -> int:
@@ -160,7 +182,7 @@ class LossChart(_Chart):
     title = "loss (raw, EMA)"
 
     def show(self, steps: np.ndarray, loss: np.ndarray, smoothing: float) -> None:
-        if self._unchanged((fingerprint(steps, loss), smoothing)):
+        if self._unchanged(fingerprint(steps, loss), (smoothing,), len(steps)):
             return
         self._start()
         self.plt.title(f"loss (raw, EMA {smoothing:.2f})")
@@ -191,7 +213,7 @@ class LrChart(_Chart):
 
     def show(self, steps: np.ndarray, lrs: np.ndarray, config: dict | None, iters_per_epoch: int | None) -> None:
         expected = self._expected_curve(config, iters_per_epoch)
-        if self._unchanged((fingerprint(steps, lrs), self._expected[0])):
+        if self._unchanged(fingerprint(steps, lrs), (self._expected[0],), len(steps)):
             return
         self._start()
         if expected:
