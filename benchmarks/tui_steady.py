@@ -53,7 +53,7 @@ async def measure(root: Path, runs: list[Path], seconds: float) -> float:
     stop = threading.Event()
 
     def writer() -> None:
-        step = 2001
+        step = max(len((run / "scalars.jsonl").read_text().splitlines()) for run in runs) + 1
         while not stop.wait(1.0):
             for run in runs:
                 append(run, step, step)
@@ -101,15 +101,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--backlog", type=int, default=2000,
+                        help="steps each run has already logged (charts of a short series redraw on every record; "
+                             "of a long one, once half a column's worth of points came or 5 s passed)")
     args = parser.parse_args()
     seconds = 5.0 if args.quick else args.seconds
     root = Path(tempfile.mkdtemp()) / "work_dirs"
-    runs = [make_run(root, f"live{i}", 2000) for i in range(2)]
+    runs = [make_run(root, f"live{i}", args.backlog) for i in range(2)]
     pct = asyncio.run(measure(root, runs, seconds))
     ref = asyncio.run(measure_reference(seconds))
-    print(f"steady state, 2 live runs (2000-step backlog each), fake GPUs 1 Hz, {seconds:.0f} s: {pct:.1f}% of one core;"
+    print(f"steady state, 2 live runs ({args.backlog}-step backlog each), fake GPUs 1 Hz, {seconds:.0f} s: {pct:.1f}% of one core;"
           f" a bare Textual app redrawing a full screen of text once a second: {ref:.1f}% ({pct / ref:.2f}x)")
-    print("BENCH " + json.dumps({"figure": "monitor steady CPU" + (" [quick]" if args.quick else ""), "value": pct,
+    print("BENCH " + json.dumps({"figure": "monitor steady CPU" + ("" if args.backlog == 2000 else f" [{args.backlog}-step backlog]")
+                                 + (" [quick]" if args.quick else ""), "value": pct,
                                  "unit": "% of one core", "reference": round(ref, 2), "ratio": round(pct / ref, 2),
                                  "target": "<= 5%", "passed": pct <= 5.0}))
     return 0
