@@ -69,8 +69,8 @@ async def test_a_series_that_grew_a_little_is_drawn_late_a_lot_at_once(monkeypat
         await pilot.pause()
         columns = loss._buckets()  # 100: half a column of a 2,000-point series is 10 points
 
-        def grow(n: int, smoothing: float = 0.6) -> int:
-            loss.show(np.arange(1.0, n + 1.0), 3 - np.log1p(np.arange(n)), smoothing)
+        def grow(n: int, smoothing: float = 0.6, offset: float = 0.0) -> int:
+            loss.show(np.arange(1.0, n + 1.0), 3 - np.log1p(np.arange(n)) + offset, smoothing)
             return len(calls)
 
         assert grow(2000) == 1 and not loss.pending
@@ -83,6 +83,7 @@ async def test_a_series_that_grew_a_little_is_drawn_late_a_lot_at_once(monkeypat
         assert grow(2003 + 2003 // (2 * columns) + 1) == 3  # half a column's worth at once: drawn at once
         assert grow(2020, smoothing=0.7) == 4  # a setting changed: drawn at once
         assert grow(2000) == 5  # fewer points (a run started again): drawn at once
+        assert grow(2001, offset=0.5) == 6  # a point more, but not the same series (another run): drawn at once
         calls.clear()
         assert grow(10) == 1 and grow(11) == 2 and grow(12) == 3  # a short series: every point drawn
 

@@ -134,22 +134,24 @@ class _Chart(PlotextPlot):
         if self.title:  # a Chart's screen sets its own title, maybe before this runs
             self.plt.title(self.title)
 
-    def _unchanged(self, key: tuple, settings: tuple = (), length: int | None = None) -> bool:
-        """True when the chart need not be drawn now: it already shows this data (``key``) with these
-        ``settings`` at this size, or (``length`` given: a series' point count) the series only grew, by less
-        than half a column's worth of points, less than GROWTH_WAIT_S after the last drawing (then
-        ``pending``). Else remember the inputs as drawn and return False."""
+    def _unchanged(self, key: tuple, settings: tuple = (), series: tuple | None = None) -> bool:
+        """True when the chart need not be drawn now: it already shows this data (``key``, the fingerprint
+        of ``series`` where given) with these ``settings`` at this size, or the ``series`` only grew (what
+        was drawn is their beginning), by less than half a column's worth of points, less than GROWTH_WAIT_S
+        after the last drawing (then ``pending``). Else remember the inputs as drawn and return False."""
         width, height = self.size
         drawn = (key, settings, width, height)
         if drawn == self._drawn:
             self.pending = False
             return True
-        if (length is not None and self._drawn is not None and self._drawn[1:] == drawn[1:]
+        length = len(series[0]) if series else 0
+        if (series and self._drawn is not None and self._drawn[1:] == drawn[1:]
                 and self._drawn_len < length and 2 * (length - self._drawn_len) * self._buckets() < self._drawn_len
-                and time.monotonic() - self._drawn_at < GROWTH_WAIT_S):
+                and time.monotonic() - self._drawn_at < GROWTH_WAIT_S
+                and fingerprint(*(a[:self._drawn_len] for a in series)) == self._drawn[0]):
             self.pending = True
             return True
-        self._drawn, self._drawn_len, self._drawn_at, self.pending = drawn, length or 0, time.monotonic(), False
+        self._drawn, self._drawn_len, self._drawn_at, self.pending = drawn, length, time.monotonic(), False
         return False
 
     def _buckets(self) -> int:
@@ -182,7 +184,7 @@ class LossChart(_Chart):
     title = "loss (raw, EMA)"
 
     def show(self, steps: np.ndarray, loss: np.ndarray, smoothing: float) -> None:
-        if self._unchanged(fingerprint(steps, loss), (smoothing,), len(steps)):
+        if self._unchanged(fingerprint(steps, loss), (smoothing,), (steps, loss)):
             return
         self._start()
         self.plt.title(f"loss (raw, EMA {smoothing:.2f})")
@@ -213,7 +215,7 @@ class LrChart(_Chart):
 
     def show(self, steps: np.ndarray, lrs: np.ndarray, config: dict | None, iters_per_epoch: int | None) -> None:
         expected = self._expected_curve(config, iters_per_epoch)
-        if self._unchanged(fingerprint(steps, lrs), (self._expected[0],), len(steps)):
+        if self._unchanged(fingerprint(steps, lrs), (self._expected[0],), (steps, lrs)):
             return
         self._start()
         if expected:
