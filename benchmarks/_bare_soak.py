@@ -2,9 +2,10 @@
 code, headless (App.run_test, 120x40), to tell Textual's own long-session RSS growth from ours. Once a
 second a 16-line Static gets new numbers (like the GPU panel of 8 GPUs) and a 2-row DataTable gets new
 cells (like the run table); a Log gets a new 150-character line every 2.6 s (the soak's demo rate).
-Prints RSS every 5 minutes.
+Prints RSS every 5 minutes. ``--shrunk``: the DataTable's and the Log's render caches sized as the
+monitor's RunTable and LogPane size theirs (Textual's defaults hold 10,000 cells and 1,024 lines).
 
-    python benchmarks/_bare_soak.py --minutes 20
+    python benchmarks/_bare_soak.py --minutes 20 [--shrunk]
 """
 
 from __future__ import annotations
@@ -12,22 +13,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import time
+from pathlib import Path
 
 import psutil
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # --shrunk takes the monitor's widgets
+
 
 class Bare(App):
-    def __init__(self) -> None:
+    def __init__(self, shrunk: bool = False) -> None:
         super().__init__()
-        self.rng, self.tick = random.Random(0), 0
+        self.rng, self.tick, self.shrunk = random.Random(0), 0, shrunk
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="table")
-        yield Log(id="log", max_lines=5000)
+        if self.shrunk:
+            from epam_tui.ui.screens.monitor import LogPane, RunTable
+
+            yield RunTable(id="table")
+            yield LogPane(id="log", max_lines=5000)
+        else:
+            yield DataTable(id="table")
+            yield Log(id="log", max_lines=5000)
         yield Static(id="panel")
         yield Footer()
 
@@ -61,9 +72,9 @@ class Bare(App):
             f"eta: 2:03:04  time: {r.random():.4f}  data_time: 0.0200  grad_norm: {r.random():.4f}  loss: {r.random():.4f}")
 
 
-async def main(minutes: float) -> None:
+async def main(minutes: float, shrunk: bool) -> None:
     me = psutil.Process()
-    app = Bare()
+    app = Bare(shrunk)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(30)
         assert app.tick >= 25 and app.query_one(Log).line_count >= 10, "the updates did not run"
@@ -78,4 +89,6 @@ async def main(minutes: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0)
-    asyncio.run(main(parser.parse_args().minutes))
+    parser.add_argument("--shrunk", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.minutes, args.shrunk))
