@@ -214,8 +214,10 @@ def test_tui_sigkilled_repeatedly_while_a_run_trains(tmp_path: Path, tiny_synthe
         tui = Tui(root)
         tuis.append(tui)
         row = re.compile(rf"\bdemo\b.*\bfinished\b.*\b{EPOCHS}/{EPOCHS}\b")
-        wait_until(lambda: any(row.search(line) for line in tui.text().splitlines()), 30,
-                   f"the TUI to show the run finished at epoch {EPOCHS}/{EPOCHS}")
+        if not poll_until(lambda: any(row.search(line) for line in tui.text().splitlines()), 30, 0.05):
+            raise AssertionError(f"timed out after 30 s waiting for the TUI to show the run finished at epoch "
+                                 f"{EPOCHS}/{EPOCHS}; TUI {'alive' if tui.proc.poll() is None else 'exited'}"
+                                 f" ({tui.proc.returncode}); its screen output ended: {tui.text()[-2000:]!r}")
         tui.kill()
     finally:
         for tui in tuis:
