@@ -134,11 +134,13 @@ class _Chart(PlotextPlot):
         if self.title:  # a Chart's screen sets its own title, maybe before this runs
             self.plt.title(self.title)
 
-    def _unchanged(self, key: tuple, settings: tuple = (), series: tuple | None = None) -> bool:
-        """True when the chart need not be drawn now: it already shows this data (``key``, the fingerprint
-        of ``series`` where given) with these ``settings`` at this size, or the ``series`` only grew (what
+    def _unchanged(self, key: tuple | None, settings: tuple = (), series: tuple | None = None) -> bool:
+        """True when the chart need not be drawn now: it already shows this data (``key``; by default the
+        fingerprint of ``series``) with these ``settings`` at this size, or the ``series`` only grew (what
         was drawn is their beginning), by less than half a column's worth of points, less than GROWTH_WAIT_S
         after the last drawing (then ``pending``). Else remember the inputs as drawn and return False."""
+        if key is None:
+            key = fingerprint(*series)
         width, height = self.size
         drawn = (key, settings, width, height)
         if drawn == self._drawn:
@@ -184,7 +186,7 @@ class LossChart(_Chart):
     title = "loss (raw, EMA)"
 
     def show(self, steps: np.ndarray, loss: np.ndarray, smoothing: float) -> None:
-        if self._unchanged(fingerprint(steps, loss), (smoothing,), (steps, loss)):
+        if self._unchanged(None, (smoothing,), (steps, loss)):
             return
         self._start()
         self.plt.title(f"loss (raw, EMA {smoothing:.2f})")
@@ -215,7 +217,7 @@ class LrChart(_Chart):
 
     def show(self, steps: np.ndarray, lrs: np.ndarray, config: dict | None, iters_per_epoch: int | None) -> None:
         expected = self._expected_curve(config, iters_per_epoch)
-        if self._unchanged(fingerprint(steps, lrs), (self._expected[0],), (steps, lrs)):
+        if self._unchanged(None, (self._expected[0],), (steps, lrs)):
             return
         self._start()
         if expected:
