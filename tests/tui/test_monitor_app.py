@@ -66,6 +66,61 @@ async def test_log_filter(tmp_path: Path) -> None:
         assert "Epoch(val)" in log_text(app) and "Epoch(train)" in log_text(app)
 
 
+async def test_the_pane_scrolls_back_a_bounded_tail_and_the_filter_searches_further(tmp_path: Path, monkeypatch) -> None:
+    """The log pane holds the last LOG_SHOWN lines (each line index it shows costs Textual ~1.2 KB of style
+    caches for good); the filter and the level switch search the LOG_KEEP lines kept behind it."""
+    from epam_tui.ui.screens import monitor
+
+    monkeypatch.setattr(monitor, "LOG_SHOWN", 50)
+    root = make_root(tmp_path)
+    run = root / "demo-finished"
+    with open(run / "train.log", "a") as fh:
+        for i in range(120):
+            fh.write(f"2026/11/25 03:00:{i % 60:02d} - mmengine - INFO - extra line {i}{' FINDME' if i == 3 else ''}\n")
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.6)
+        app.monitor.select(run)
+        await pilot.pause(0.8)
+        pane = app.monitor.query_one("#log", Log)
+        assert pane.line_count == 50, pane.line_count
+        assert pane.lines[-1].endswith("extra line 119") and "FINDME" not in log_text(app)
+        with open(run / "train.log", "a") as fh:  # more lines while it runs: the pane drops its oldest
+            fh.writelines(f"2026/11/25 03:01:00 - mmengine - INFO - live line {i}\n" for i in range(30))
+        await pilot.pause(0.8)
+        assert pane.line_count == 50, pane.line_count
+        assert pane.lines[-1].endswith("live line 29") and pane.lines[0].endswith("extra line 100")
+        assert len(app.monitor.log_lines) > 150  # the fixture's lines and the 150 new ones, all kept
+        app.monitor.set_filter("findme")
+        assert log_text(app).endswith("extra line 3 FINDME") and pane.line_count == 1
+        app.monitor.set_filter("extra line")
+        assert pane.line_count == 50 and pane.lines[0].endswith("extra line 70")
+        assert "(120 of" in str(app.monitor.query_one("#loginfo", Static).render())
+
+
+async def test_log_lines_read_before_another_run_is_selected_are_not_shown_for_it(tmp_path: Path) -> None:
+    """A poll reads the selected run's new log lines in a worker and hands them to the screen later; a run
+    selected in between (a row highlighted) must not get them, nor get its own lines twice."""
+    root = make_root(tmp_path)
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=60.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.8)
+        first, other = root / "demo-finished", root / "demo-running"
+        app.monitor.select(first)
+        app.monitor._read_log()  # the first run's backlog, read and dropped: only new lines below
+        with open(first / "train.log", "a") as fh:
+            fh.write("2026/11/25 03:00:00 - mmengine - INFO - a line of the first run\n")
+        read = app.monitor._read_log()  # what a poll's worker read ...
+        assert read[0] == ["03:00:00 a line of the first run"]
+        app.monitor.select(other)  # ... before the user moved to another run
+        app.monitor._apply_poll(False, [], *read[:2], False, read[2])
+        assert "first run" not in log_text(app) and not any("first run" in line for line in app.monitor.log_lines)
+        lines, reset, source = app.monitor._read_log()  # the next poll: the other run's log from its start
+        app.monitor._apply_poll(False, [], lines, reset, False, source)
+        await pilot.pause(0.1)
+        assert lines and list(app.monitor.log_lines) == lines and app.monitor.query_one("#log", Log).line_count == len(lines)
+
+
 async def test_new_lines_appear_live(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)

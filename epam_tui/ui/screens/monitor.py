@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 
 STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
                "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
-LOG_KEEP = 5000
+LOG_KEEP = 5000  # log lines kept for the filter and the level switch (strings, ~0.3 KB each)
+# Lines the log pane holds and scrolls through. Textual's Log gives every line index its own text-selection
+# style (meta offset (x, y)) and global caches keep each new style: ~1.2 KB per line index ever shown
+# (Strip.render_ansi holds 16,384), so the pane's length bounds that memory: 1,000 lines ~1.2 MB.
+LOG_SHOWN = 1000
 NARROW_WIDTH = 100
 COLUMNS = (("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"), ("progress", "progress"),
            ("ETA", "eta"), ("loss", "loss"), ("best", "best"), ("GPUs", "gpus"))
@@ -261,7 +265,7 @@ class MonitorScreen(Screen):
                 yield Static("", id="loginfo")
                 # Log keeps plain strings and renders only the visible lines (RichLog keeps a rendered
                 # Strip per line: ~4 KB each for trainer lines, 20 MB at the line cap)
-                yield LogPane(id="log", max_lines=LOG_KEEP, auto_scroll=False)
+                yield LogPane(id="log", max_lines=LOG_SHOWN, auto_scroll=False)
             with Vertical(id="side"):
                 yield Static("GPUs: sampling...", id="gpus")
                 yield Static("", id="host")
@@ -355,19 +359,22 @@ class MonitorScreen(Screen):
                           for a in self.alerts.new_alerts(w.data)]
         if first is not None:
             self.app.call_from_thread(self.select, first)
-        log_lines, reset = self._read_log()
+        log_lines, reset, source = self._read_log()
         self.app.call_from_thread(self._apply_poll, any(changed) or first is not None, new_alerts, log_lines, reset,
-                                  loading)
+                                  loading, source)
 
-    def _read_log(self) -> tuple[list[str], bool]:
+    def _read_log(self) -> tuple[list[str], bool, object]:
+        """New lines of the selected run's log, whether the file was truncated or replaced, and the tailer
+        they came from (a run selected before they are applied has a new tailer: they are dropped)."""
         with self.lock:
             if self.log_tailer is None:
-                return [], False
+                return [], False, None
             lines = [compact_log_line(b.decode("utf-8", "replace")) for b in self.log_tailer.read()]
-            return lines, self.log_tailer.reset
+            return lines, self.log_tailer.reset, self.log_tailer
 
     @_while_shown
-    def _apply_poll(self, changed: bool, alerts: list, log_lines: list[str], reset: bool, loading: bool = False) -> None:
+    def _apply_poll(self, changed: bool, alerts: list, log_lines: list[str], reset: bool, loading: bool = False,
+                    source: object = None) -> None:
         for alert in alerts:
             self.notify(alert.message, title=f"alert: {alert.kind}", severity="error", timeout=10)
         self._refresh_table()
@@ -379,12 +386,14 @@ class MonitorScreen(Screen):
             # drawing them after every chunk took most of the time of opening a big log
             self._charts_due = time.monotonic() + 1.0
             self._refresh_charts()
+        if source is not self.log_tailer:  # read before another run was selected: not this run's lines (the
+            log_lines, reset = [], False  # new tailer reads the new run's log from its start at the next poll)
         if reset:
             self.log_lines.clear()
             self.query_one("#log", Log).clear()
         if log_lines:
             self.log_lines.extend(log_lines)
-            shown = [line for line in log_lines if self._matches(line)]
+            shown = [line for line in log_lines if self._matches(line)][-LOG_SHOWN:]
             if shown:
                 log = self.query_one("#log", Log)
                 log.write_lines(shown, scroll_end=self.follow)
@@ -546,7 +555,7 @@ class MonitorScreen(Screen):
         log.clear()
         shown = [line for line in self.log_lines if self._matches(line)]
         if shown:
-            log.write_lines(shown, scroll_end=True)
+            log.write_lines(shown[-LOG_SHOWN:], scroll_end=True)
         return len(shown)
 
     def set_filter(self, text: str) -> None:
