@@ -16,6 +16,10 @@ process, with one part of the screen held still by monkeypatching it out:
     arena2    everything, with MALLOC_ARENA_MAX=2 (glibc gives each new thread an arena, up to 8 per core)
     trace     everything, with tracemalloc from 120 s on: prints what grew between 180 s and the end
 
+--trace-at S traces any variant: tracemalloc from S - 60 s on, a snapshot at S, and what grew from there
+to the end (the trace variant is full with --trace-at 180). With S past the first 10 minutes (render
+caches full) the growth left is what keeps growing for as long as records arrive.
+
 Prints the RSS every 30 s, the growth from the end of the first minute, and the RSS at the end after one
 malloc_trim(0) (how much of it was freed memory glibc had not returned), one line per variant.
 
@@ -154,7 +158,7 @@ def hold_still(variant: str) -> None:
         Log.write_lines = lambda self, lines, scroll_end=None: self
 
 
-async def one(variant: str, seconds: float, rate: float, poll: float = 1.0) -> str:
+async def one(variant: str, seconds: float, rate: float, poll: float = 1.0, trace_at: float | None = None) -> str:
     import psutil
 
     from epam_tui.core.gpus import FakeBackend, scripted_gpus
@@ -169,6 +173,8 @@ async def one(variant: str, seconds: float, rate: float, poll: float = 1.0) -> s
     marks: dict[int, float] = {}
     parts0: dict[str, float] = {}
     snaps: list = []
+    if trace_at is None and variant == "trace":
+        trace_at = 180.0
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause(2)
@@ -187,12 +193,12 @@ async def one(variant: str, seconds: float, rate: float, poll: float = 1.0) -> s
                 marks.setdefault(int(time.monotonic() - t0) // 30, me.memory_info().rss / 2**20)
                 if time.monotonic() - t0 >= 60 and not parts0:
                     parts0.update(rss_parts())
-                if variant == "trace":
+                if trace_at is not None:
                     import tracemalloc
 
-                    if time.monotonic() - t0 >= 120 and not tracemalloc.is_tracing():
+                    if time.monotonic() - t0 >= trace_at - 60 and not tracemalloc.is_tracing():
                         tracemalloc.start(12)
-                    if time.monotonic() - t0 >= 180 and not snaps:
+                    if time.monotonic() - t0 >= trace_at and not snaps:
                         snaps.append(tracemalloc.take_snapshot())
             if snaps:
                 report_growth(snaps[0], tracemalloc.take_snapshot())
@@ -216,6 +222,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="train records per second (default 2)")
     parser.add_argument("--poll", type=float, default=1.0, help="the monitor's poll interval, s (default 1; "
                         "0.25 with --rate 4 draws four times as many records a minute: a long session, sooner)")
+    parser.add_argument("--trace-at", type=float, default=None, metavar="S",
+                        help="trace any variant: snapshot at S seconds, report what grew from there to the end")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     unknown = [v for v in args.variants if v not in VARIANTS]
@@ -223,12 +231,13 @@ def main() -> int:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     if args.child:
         sys.path.insert(0, str(ROOT))
-        print(asyncio.run(one(args.child, args.seconds, args.rate, args.poll)), flush=True)
+        print(asyncio.run(one(args.child, args.seconds, args.rate, args.poll, args.trace_at)), flush=True)
         return 0
     for variant in args.variants or VARIANTS:  # one process each: patches and RSS do not carry over
         env = dict(os.environ, MALLOC_ARENA_MAX="2") if variant == "arena2" else None
+        extra = ["--trace-at", str(args.trace_at)] if args.trace_at is not None else []
         subprocess.run([sys.executable, __file__, "--child", variant, "--seconds", str(args.seconds),
-                        "--rate", str(args.rate), "--poll", str(args.poll)], check=True, env=env)
+                        "--rate", str(args.rate), "--poll", str(args.poll), *extra], check=True, env=env)
     return 0
 
 

@@ -160,6 +160,20 @@ def mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
+def filler(log: Path, rate: float) -> None:
+    """Append ``rate`` MMEngine-style INFO lines per second to ``log`` (once the trainer has created it),
+    each a whole line in one append, so they interleave with the trainer's own lines line by line."""
+    n = 0
+    while not log.exists():
+        time.sleep(0.5)
+    while True:
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} - mmengine - INFO - soak filler line {n}: nothing to parse here\n")
+        n += 1
+        time.sleep(1.0 / rate)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="total duration (default 30)")
@@ -169,6 +183,9 @@ def main() -> int:
     parser.add_argument("--trace", nargs=4, metavar=("START", "FIRST", "EVERY", "DIR"), default=None,
                         help="diagnostic: tracemalloc in the TUI from START s, snapshots to DIR at FIRST s and "
                              "every EVERY s after (compare with benchmarks/_soak_trace.py --compare)")
+    parser.add_argument("--log-rate", type=float, default=0.0, metavar="R",
+                        help="diagnostic: also append R plain INFO lines per second to the run's train.log (a "
+                             "long session's log in minutes; the trainer writes ~0.3 lines/s)")
     args = parser.parse_args()
     # SIGTERM (a killed benchmark, a CI timeout) must still run the finally below that stops the children
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -193,6 +210,8 @@ def main() -> int:
     try:
         trainer = start_trainer(work, epochs, env, tmp / "trainer.out")
         tui, master, drain_thread, drained = start_tui(runs, env, args.trace)
+        if args.log_rate > 0:
+            threading.Thread(target=filler, args=(work / "train.log", args.log_rate), daemon=True).start()
         proc = psutil.Process(tui.pid)
         t0 = time.monotonic()
         proc.cpu_percent(None)
