@@ -95,7 +95,10 @@ async def test_the_pane_scrolls_back_a_bounded_tail_and_the_filter_searches_furt
         assert log_text(app).endswith("extra line 3 FINDME") and pane.line_count == 1
         app.monitor.set_filter("extra line")
         assert pane.line_count == 50 and pane.lines[0].endswith("extra line 70")
-        assert "(120 of" in str(app.monitor.query_one("#loginfo", Static).render())
+        info = str(app.monitor.query_one("#loginfo", Static).render())
+        assert "(120 of" in info and "the last 50 shown" in info, info
+        app.monitor.set_filter("findme")
+        assert "shown" not in str(app.monitor.query_one("#loginfo", Static).render())
 
 
 async def test_log_lines_read_before_another_run_is_selected_are_not_shown_for_it(tmp_path: Path) -> None:

@@ -572,7 +572,8 @@ class MonitorScreen(Screen):
             self.filter = re.compile(re.escape(text), re.IGNORECASE)
         shown = self._redraw_log()
         self.query_one("#loginfo", Static).update(
-            f"filter: {text}  ({shown} of {len(self.log_lines)} lines)" if self.filter else "filter cleared")
+            f"filter: {text}  ({shown} of {len(self.log_lines)} lines"
+            f"{f'; the last {LOG_SHOWN} shown' if shown > LOG_SHOWN else ''})" if self.filter else "filter cleared")
 
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
