@@ -162,7 +162,7 @@ async def test_a_chart_waiting_on_a_little_growth_is_drawn_without_new_data(tmp_
         def points() -> int:
             return len(app.monitor.watchers[run].data.store.columns(("loss",))["step"])
 
-        await pilot.pause(0.6)
+        assert await until(lambda: app.monitor.charts is not None)  # mounted after the first poll (loaded CI: > 0.6 s)
         app.monitor.select(run)
         loss = app.monitor.query_one("#loss", charts.LossChart)
         assert await until(lambda: points() >= 2900 and app.monitor.watchers[run].data.loading is None)
