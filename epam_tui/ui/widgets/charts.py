@@ -134,7 +134,7 @@ class _Chart(PlotextPlot):
         if self.title:  # a Chart's screen sets its own title, maybe before this runs
             self.plt.title(self.title)
 
-    def _unchanged(self, key: tuple | None, settings: tuple = (), series: tuple | None = None) -> bool:
+    def _unchanged(self, settings: tuple = (), series: tuple | None = None, key: tuple | None = None) -> bool:
         """True when the chart need not be drawn now: it already shows this data (``key``; by default the
         fingerprint of ``series``) with these ``settings`` at this size, or the ``series`` only grew (what
         was drawn is their beginning), by less than half a column's worth of points, less than GROWTH_WAIT_S
@@ -186,7 +186,7 @@ class LossChart(_Chart):
     title = "loss (raw, EMA)"
 
     def show(self, steps: np.ndarray, loss: np.ndarray, smoothing: float) -> None:
-        if self._unchanged(None, (smoothing,), (steps, loss)):
+        if self._unchanged((smoothing,), (steps, loss)):
             return
         self._start()
         self.plt.title(f"loss (raw, EMA {smoothing:.2f})")
@@ -217,7 +217,7 @@ class LrChart(_Chart):
 
     def show(self, steps: np.ndarray, lrs: np.ndarray, config: dict | None, iters_per_epoch: int | None) -> None:
         expected = self._expected_curve(config, iters_per_epoch)
-        if self._unchanged(None, (self._expected[0],), (steps, lrs)):
+        if self._unchanged((self._expected[0],), (steps, lrs)):
             return
         self._start()
         if expected:
@@ -231,7 +231,7 @@ class AccuracyChart(_Chart):
     title = "accuracy % (val, train) by epoch"
 
     def show(self, val: dict, train_epoch: dict) -> None:
-        if self._unchanged(tuple((k, fingerprint(v)) for cols in (val, train_epoch) for k, v in sorted(cols.items()))):
+        if self._unchanged(key=tuple((k, fingerprint(v)) for cols in (val, train_epoch) for k, v in sorted(cols.items()))):
             return
         self._start()
         for cols, key, color, label in ((val, "acc/top1", GREEN, "val top1"),
