@@ -26,13 +26,13 @@ def main(argv: list[str]) -> int:
     if not runs:
         print(f"no runs under {', '.join(args.dirs)} (launch one with `epam-tui launch CONFIG`)", file=sys.stderr)
         return 0
-    print(f"{'run':<28} {'kind':<13} {'state':<9} {'epoch':>7} {'step':>13} {'loss':>8} {'best top1':>9} {'eta':>9}  gpus")
+    print(f"{'run':<28} {'kind':<13} {'state':<9} {'epoch':>7} {'step':>13} {'loss':>8} {'best top1':>9} {'eta':>9}  device")
     for r in runs:
         s = r.summary()
         epoch = f"{s['epoch']}/{s['max_epochs'] or '?'}"
         step = f"{s['step']}/{s['total_steps'] or '?'}"
         loss = "-" if s["loss"] is None else f"{s['loss']:.4f}"
         print(f"{s['name'][:28]:<28} {s['kind']:<13} {s['state']:<9} {epoch:>7} {step:>13} {loss:>8} "
-              f"{fmt_pct(s['best_top1']):>9} {fmt_eta(s['eta_s']):>9}  {s['gpus']}"
+              f"{fmt_pct(s['best_top1']):>9} {fmt_eta(s['eta_s']):>9}  {s['device'] or s['gpus']}"
               + (f"  ({s['reason']})" if s["reason"] and s["state"] in ("failed", "stalled", "stopped") else ""))
     return 0

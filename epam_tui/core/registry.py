@@ -95,6 +95,31 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def device_label(status: dict | None, run_json: dict | None) -> str:
+    """Where a run trains, as the run table and ``epam-tui status`` say it.
+
+    ``status.json``'s ``device`` ("cpu" | "cuda", written by the trainer) against ``run.json``'s ``gpus``:
+    "cuda 0,1" (trained on CUDA with those GPUs), "cpu (asked 0,1)" (GPUs were picked but it trains on the
+    CPU), "cpu" (none asked), "" when the trainer has not said (old runs, foreign runs)."""
+    device = (status or {}).get("device") if isinstance(status, dict) else None
+    gpus = (run_json or {}).get("gpus") if isinstance(run_json, dict) else None
+    indices = []
+    if isinstance(gpus, list):
+        for g in gpus:
+            idx = g.get("index") if isinstance(g, dict) else None
+            if isinstance(idx, int) and not isinstance(idx, bool):
+                indices.append(str(idx))
+    asked = ",".join(indices)
+    if not isinstance(device, str):
+        return ""
+    device = device.strip().lower()
+    if device.startswith("cuda"):
+        return f"cuda {asked}" if asked else "cuda"
+    if device == "cpu":
+        return f"cpu (asked {asked})" if asked else "cpu"
+    return ""
+
+
 @dataclass
 class RunData:
     path: Path
@@ -201,11 +226,16 @@ class RunData:
             return f"cpu x{self.run['nproc']}"
         return "-"
 
+    @property
+    def device(self) -> str:
+        """``device_label(status, run)``: "cuda 0,1", "cpu (asked 0,1)", "cpu" or "" (unknown)."""
+        return device_label(self.status, self.run)
+
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path), "kind": self.kind, "state": self.state,
                 "reason": self.reason, "epoch": self.last_epoch, "max_epochs": self.max_epochs, "step": self.last_step,
                 "total_steps": self.total_iters, "loss": self.latest_loss, "best_top1": self.best_top1,
-                "eta_s": self.eta_seconds, "gpus": self.gpus, "bad_lines": self.store.bad, "loading": self.loading}
+                "eta_s": self.eta_seconds, "gpus": self.gpus, "device": self.device, "bad_lines": self.store.bad, "loading": self.loading}
 
 
 class RunWatcher:
