@@ -14,27 +14,36 @@ RunData fields: ``path, name, kind, state, config, status, run, exit, store`` (a
 ``store.columns()`` gives the train series by step as numpy arrays - lr, loss, loss_rgb, loss_pose,
 grad_norm, time, data_time, top1_acc; ``store.epoch_columns("val")`` the per-epoch val metrics,
 ``store.epoch_columns("train_epoch")`` the per-epoch train loss/accuracy), ``checkpoints``,
-``iters_per_epoch``, ``max_epochs``, ``last_update``.
+``iters_per_epoch``, ``max_epochs``, ``last_update``, ``problems`` (files that failed validation: the
+run then shows as ``unreadable`` with them as its reason) and ``notes`` (files skipped: a FIFO, a device).
+
+Every JSON file of a run directory is read through ``core.rundir`` (validated field by field) and every
+log through ``core.tail`` (regular files only, bounded reads): one bad run never takes the others down.
+A foreign run with no known process is ``finished`` when its last validation reaches the dumped config's
+``train_cfg.max_epochs``, else ``idle`` once nothing was written for ``FOREIGN_IDLE_S`` seconds.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from epam_tui.core import rundir
 from epam_tui.core.procs import is_alive
 from epam_tui.core.sources.parsers import SeriesStore, feed_epam_official, feed_json, feed_mmengine
-from epam_tui.core.tail import Tailer
+from epam_tui.core.tail import Tailer, open_regular
 
 TS_DIR = re.compile(r"^\d{8}_\d{6}$")
 TS_LOG = re.compile(r"^\d{8}_\d{6}\.log$")
 STALL_FACTOR = 5.0
-FOREIGN_IDLE_S = 300.0
+STALL_MIN_S = 60.0
+FOREIGN_IDLE_S = 900.0  # a foreign run with no known process and no write for 15 min is idle, not running
+MAX_CONFIG_BYTES = 8 << 20  # a resolved config.yaml is a few KB
 
 
 def detect_kind(path: Path) -> str | None:
@@ -54,23 +63,41 @@ def detect_kind(path: Path) -> str | None:
     return None
 
 
+def run_key(path: str | Path) -> Path:
+    """A run directory's identity: its resolved absolute path (``work_dirs/a``, ``./work_dirs/a``,
+    ``/abs/work_dirs/a`` and a symlink to it are one run)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return Path(os.path.abspath(path))
+
+
 def discover(roots: list[Path] | Path) -> list[Path]:
-    """Run directories: each root itself if it is a run, else its subdirectories (two levels) that are."""
-    roots = [roots] if isinstance(roots, Path) else list(roots)
-    found: list[Path] = []
+    """Run directories (each once, as ``run_key`` gives it): each root itself if it is a run, else its
+    subdirectories (two levels) that are."""
+    roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    found: dict[Path, None] = {}
     for root in roots:
         root = Path(root)
-        if detect_kind(root):
-            found.append(root)
+        try:
+            if detect_kind(root):
+                found[run_key(root)] = None
+                continue
+            if not root.is_dir():
+                continue
+            for child in sorted(root.iterdir()):
+                try:
+                    if detect_kind(child):
+                        found[run_key(child)] = None
+                    elif child.is_dir():
+                        for g in sorted(child.iterdir()):
+                            if detect_kind(g):
+                                found[run_key(g)] = None
+                except OSError:  # unreadable subdirectory: skip it, keep the others
+                    continue
+        except OSError:
             continue
-        if not root.is_dir():
-            continue
-        for child in sorted(root.iterdir()):
-            if detect_kind(child):
-                found.append(child)
-            elif child.is_dir():
-                found.extend(g for g in sorted(child.iterdir()) if detect_kind(g))
-    return found
+    return list(found)
 
 
 def main_log(path: Path) -> Path:
@@ -85,14 +112,6 @@ def main_log(path: Path) -> Path:
         pass
     candidates.append(path / "stdout.log")
     return next((c for c in candidates if c.exists()), path / "train.log")
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
 
 
 def device_label(status: dict | None, run_json: dict | None) -> str:
@@ -137,6 +156,8 @@ class RunData:
     max_epochs: int | None = None
     last_update: float = 0.0
     loading: float | None = None  # share of the backlog read so far while a big log is being read
+    problems: list[str] = field(default_factory=list)  # "unreadable status.json: pid must be an integer ..."
+    notes: list[str] = field(default_factory=list)  # "train.log is not a regular file (FIFO): skipped"
 
     # ------------------------------------------------------------ summaries
     # ------------------------------------------------------------ series (numpy columns, full resolution)
@@ -161,20 +182,8 @@ class RunData:
 
     @property
     def events(self) -> list[dict]:
-        """The alerts recorded in events.jsonl."""
-        out = []
-        try:
-            text = (self.path / "events.jsonl").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return out
-        for line in text.splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                out.append(rec)
-        return out
+        """The alerts recorded in events.jsonl (records with valid fields only)."""
+        return rundir.read_events(self.path).records
 
     # ------------------------------------------------------------ summaries
     @property
@@ -185,7 +194,8 @@ class RunData:
     def last_epoch(self) -> int:
         if self.status and self.status.get("epoch"):
             return int(self.status["epoch"])
-        return int(self.store.last().get("epoch", 0))
+        epoch = self.store.last().get("epoch", 0)
+        return int(epoch) if isinstance(epoch, (int, float)) and math.isfinite(epoch) else 0
 
     @property
     def latest_loss(self) -> float | None:
@@ -206,6 +216,20 @@ class RunData:
         return float(np.median(times)) if len(times) else None
 
     @property
+    def record_interval(self) -> float | None:
+        """The run's own median time between two train records (``time`` per iteration x the iterations
+        between records), from the last 50 records; None before two records."""
+        import numpy as np
+
+        cols = self.store.columns(("time",))
+        step, times = cols["step"][-51:].astype(float), cols["time"][-51:]
+        if len(step) < 2:
+            return None
+        gaps = np.diff(step) * times[1:]
+        gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+        return float(np.median(gaps)) if len(gaps) else None
+
+    @property
     def total_iters(self) -> int | None:
         if self.iters_per_epoch and self.max_epochs:
             return self.iters_per_epoch * self.max_epochs
@@ -221,7 +245,7 @@ class RunData:
     @property
     def gpus(self) -> str:
         if self.run and self.run.get("gpus"):
-            return ",".join(str(g.get("index")) for g in self.run["gpus"])
+            return ",".join(str(g.get("index")) for g in self.run["gpus"] if isinstance(g, dict))
         if self.run and self.run.get("nproc"):
             return f"cpu x{self.run['nproc']}"
         return "-"
@@ -235,20 +259,25 @@ class RunData:
         return {"name": self.name, "path": str(self.path), "kind": self.kind, "state": self.state,
                 "reason": self.reason, "epoch": self.last_epoch, "max_epochs": self.max_epochs, "step": self.last_step,
                 "total_steps": self.total_iters, "loss": self.latest_loss, "best_top1": self.best_top1,
-                "eta_s": self.eta_seconds, "gpus": self.gpus, "device": self.device, "bad_lines": self.store.bad, "loading": self.loading}
+                "eta_s": self.eta_seconds, "gpus": self.gpus, "device": self.device, "bad_lines": self.store.bad, "loading": self.loading,
+                "problems": list(self.problems), "notes": list(self.notes)}
 
 
 class RunWatcher:
     """Keeps a RunData current by reading only appended bytes."""
 
     def __init__(self, path: str | Path, now: float | None = None):
-        self.path = Path(path)
-        kind = detect_kind(self.path)
+        self.path = run_key(path)
+        try:
+            kind = detect_kind(self.path)
+        except OSError:
+            kind = None
         self._kind_known = kind is not None
         self.data = RunData(self.path, self.path.name, kind or "epam")
         self.tailers: dict[Path, Tailer] = {}
         self._official_state: dict = {}
         self._config_mtime: float | None = None
+        self._mm_epochs: int | None = None  # train_cfg.max_epochs of an MMEngine work_dir's dumped config
         self._clock = now
 
     # ------------------------------------------------------------ files of each kind
@@ -270,7 +299,21 @@ class RunWatcher:
         """Read what was appended; refresh status and state. True when anything new arrived.
 
         ``budget``: read at most that many bytes per file in this call (a big backlog is then read over
-        several calls and ``data.loading`` says how far it got); None reads everything."""
+        several calls and ``data.loading`` says how far it got); None reads everything.
+
+        Never raises for what is on disk: the files are validated as they are read, and anything this
+        misses (a directory removed mid-read) makes this run ``unreadable`` with the reason, so the
+        monitor and ``status`` go on with the other runs."""
+        try:
+            return self._poll(budget)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                RecursionError, MemoryError) as exc:
+            d = self.data
+            d.loading = None
+            d.state, d.reason = "unreadable", f"could not read the run directory: {type(exc).__name__}: {str(exc)[:160]}"
+            return True
+
+    def _poll(self, budget: int | None) -> bool:
         changed = False
         if not self._kind_known:  # a directory whose files had not appeared yet
             kind = detect_kind(self.path)
@@ -299,6 +342,7 @@ class RunWatcher:
                 feed_mmengine(self.data.store, lines)
             else:
                 feed_epam_official(self.data.store, lines, self._official_state)
+        self.data.notes = [t.note for t in self.tailers.values() if t.note]
         self.data.store.bad += sum(t.skipped for t in self.tailers.values()) - getattr(self, "_skipped", 0)
         self._skipped = sum(t.skipped for t in self.tailers.values())
         self.data.loading = self._progress(sources) if budget is not None else None
@@ -310,7 +354,7 @@ class RunWatcher:
         done = total = 0
         for path, _ in sources:
             try:
-                size = path.stat().st_size
+                size = os.stat(path).st_size if self.tailers[path].note == "" else 0
             except OSError:
                 continue
             done += min(self.tailers[path].offset, size)
@@ -322,26 +366,35 @@ class RunWatcher:
         self.tailers.clear()
         self._official_state.clear()
         self._skipped = 0
-        self.poll(budget)
+        self._poll(budget)
         return True
 
     def _refresh_meta(self, sources: list[tuple[Path, str]]) -> bool:
         d, p = self.data, self.path
-        before = (d.state, d.status, d.exit)
-        d.status = _read_json(p / "status.json")
-        d.run = _read_json(p / "run.json")
-        d.exit = _read_json(p / "exit.json")
+        before = (d.state, d.status, d.exit, d.reason)
+        reads = rundir.read_status(p), rundir.read_run(p), rundir.read_exit(p)
+        (d.status, _), (d.run, _), (d.exit, _) = reads
+        if d.run and d.run.get("slurm") and d.exit is None:  # a Slurm job: the queue's word (cached, in this worker)
+            from epam_tui.core.slurm import refresh_run
+
+            d.run, (d.exit, _) = refresh_run(p) or d.run, rundir.read_exit(p)
+        d.problems = [problem for _, problem in reads if problem]
         if d.run and d.run.get("name"):
             d.name = str(d.run["name"])
         self._load_config()
         ckpt_dir = p / "checkpoints" if (p / "checkpoints").is_dir() else p
         d.checkpoints = sorted(f.name for f in ckpt_dir.glob("*.pth"))
-        mtimes = [f.stat().st_mtime for f, _ in sources if f.exists()]
+        mtimes = []
+        for f, _ in sources:
+            try:
+                mtimes.append(os.stat(f).st_mtime)
+            except OSError:
+                continue
         d.last_update = max(mtimes + [(d.status or {}).get("updated") or 0.0])
         d.iters_per_epoch = (d.status or {}).get("iters_per_epoch") or d.store.iters_per_epoch
-        d.max_epochs = (d.status or {}).get("max_epochs") or ((d.config or {}).get("train") or {}).get("max_epochs")
+        d.max_epochs = (d.status or {}).get("max_epochs") or _config_epochs(d.config) or self._mm_epochs
         d.state, d.reason = self._state()
-        return before != (d.state, d.status, d.exit)
+        return before != (d.state, d.status, d.exit, d.reason)
 
     def _load_config(self) -> None:
         mm = None
@@ -351,18 +404,28 @@ class RunWatcher:
 
             mm = mmconfig.find_config(self.path)
             path = mm or path
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
+        fh, st, note = open_regular(path)  # a FIFO or a device as config.yaml is never opened by a parser
+        if fh is None:
+            if note:
+                self.data.notes.append(note)
+                self.data.config = None
             return
-        if mtime == self._config_mtime:
+        fh.close()
+        if st.st_mtime == self._config_mtime:
             return
-        self._config_mtime = mtime
+        self._config_mtime = st.st_mtime
+        if st.st_size > MAX_CONFIG_BYTES:
+            self.data.notes.append(f"{path.name} is over {MAX_CONFIG_BYTES >> 20} MiB: not read")
+            self.data.config = None
+            return
         if mm is not None:  # the schedule of the dumped Python config, read with ast (nothing executed)
-            self.data.config = mmconfig.to_epam_config(mmconfig.read_py_config(mm))
+            raw = mmconfig.read_py_config(mm)
+            epochs = (raw.get("train_cfg") or {}).get("max_epochs") if isinstance(raw.get("train_cfg"), dict) else None
+            self._mm_epochs = epochs if isinstance(epochs, int) and 0 < epochs <= rundir.MAX_EPOCHS else None
+            self.data.config = mmconfig.to_epam_config(raw)
             return
         try:
-            from epam.config import ConfigError, load_config
+            from epam.config import load_config
 
             self.data.config = load_config(path)
         except Exception:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
@@ -371,12 +434,14 @@ class RunWatcher:
             try:
                 cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
                 self.data.config = cfg if isinstance(cfg, dict) else None
-            except (OSError, yaml.YAMLError):
+            except (OSError, ValueError, RecursionError, yaml.YAMLError):
                 self.data.config = None
 
     def _state(self) -> tuple[str, str]:
         d = self.data
         now = self._clock if self._clock is not None else time.time()
+        if d.problems:  # a file that breaks the contract: say which and why, trust none of it
+            return "unreadable", "; ".join(d.problems)
         status_state = (d.status or {}).get("state")
         if d.exit is not None:
             code = d.exit.get("code")
@@ -387,21 +452,53 @@ class RunWatcher:
             return "failed", f"exit code {code}" + (f" ({d.exit.get('signal')})" if d.exit.get("signal") else "")
         if status_state in ("finished", "failed", "stopped"):
             return status_state, str((d.status or {}).get("exit_reason") or "")
+        job = (d.run or {}).get("slurm") or {}
+        if job and (d.run or {}).get("status") == "queued":  # waits in the Slurm queue (reason: PENDING (Resources))
+            return "queued", " ".join(str(x) for x in ("Slurm job", job.get("job_id"), job.get("state"),
+                                                        f"({job['reason']})" if job.get("reason") else "") if x)
         pid_info = [(d.status or {}).get("pid"), (d.status or {}).get("create_time")]
         if d.run and d.run.get("pid"):
             pid_info = [d.run.get("pid"), d.run.get("create_time")]
-        if pid_info[0]:
-            if not is_alive(pid_info[0], pid_info[1]):
+        if pid_info[0] or job:  # a Slurm job's processes may be on another node: Slurm says whether it runs
+            if not job and not is_alive(pid_info[0], pid_info[1]):
                 return "failed", _gone_reason(p=self.path)
-            median = d.median_step_time
-            if median and now - d.last_update > max(STALL_FACTOR * median, 30.0):
-                return "stalled", f"no new step for {now - d.last_update:.0f} s"
+            limit, why = stall_threshold(d.record_interval)
+            if now - d.last_update > limit:
+                return "stalled", f"no new step for {fmt_duration(now - d.last_update)} ({why})"
             return "running", ""
         if d.kind != "epam":
             if d.max_epochs and d.store.val and max(d.store.val) >= d.max_epochs:
-                return "finished", ""
-            return ("running", "") if now - d.last_update < FOREIGN_IDLE_S else ("inactive", "no new lines")
+                return "finished", f"last validation at epoch {max(d.store.val)} of {d.max_epochs}"
+            if now - d.last_update < FOREIGN_IDLE_S:
+                return "running", ""
+            return "idle", (f"idle since {time.strftime('%H:%M', time.localtime(d.last_update))} (no process known "
+                            f"and no write for {FOREIGN_IDLE_S / 60:.0f} min)")
         return "unknown", ""
+
+
+def stall_threshold(interval: float | None) -> tuple[float, str]:
+    """(seconds without a new record after which a live run is stalled, the rule in words): 5x the run's
+    own median interval between records, at least ``STALL_MIN_S`` (a loaded machine's slow steps are not
+    a stall)."""
+    if interval is None:
+        return STALL_MIN_S, f"no step interval known yet; limit {STALL_MIN_S:.0f} s"
+    limit = max(STALL_FACTOR * interval, STALL_MIN_S)
+    rule = f"{STALL_FACTOR:.0f}x the median {fmt_duration(interval)} step interval"
+    return limit, rule if limit > STALL_MIN_S else f"{rule}, at least {STALL_MIN_S:.0f} s"
+
+
+def fmt_duration(seconds: float) -> str:
+    """"48 s", "4 min", "2.5 h"."""
+    if seconds < 100:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _config_epochs(config: dict | None) -> int | None:
+    epochs = ((config or {}).get("train") or {}).get("max_epochs") if isinstance((config or {}).get("train"), dict) else None
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and 0 < epochs <= rundir.MAX_EPOCHS else None
 
 
 def _gone_reason(p: Path) -> str:
