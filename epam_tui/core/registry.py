@@ -456,11 +456,11 @@ class RunWatcher:
         if job and (d.run or {}).get("status") == "queued":  # waits in the Slurm queue (reason: PENDING (Resources))
             return "queued", " ".join(str(x) for x in ("Slurm job", job.get("job_id"), job.get("state"),
                                                         f"({job['reason']})" if job.get("reason") else "") if x)
-        pid_info = [(d.status or {}).get("pid"), (d.status or {}).get("create_time")]
-        if d.run and d.run.get("pid"):
-            pid_info = [d.run.get("pid"), d.run.get("create_time")]
-        if pid_info[0] or job:  # a Slurm job's processes may be on another node: Slurm says whether it runs
-            if not job and not is_alive(pid_info[0], pid_info[1]):
+        # the trainer's own process (status.json) or the launcher's wrapper (run.json): a killed
+        # wrapper does not end a run whose trainer still steps
+        pids = [(src.get("pid"), src.get("create_time")) for src in (d.status or {}, d.run or {}) if src.get("pid")]
+        if pids or job:  # a Slurm job's processes may be on another node: Slurm says whether it runs
+            if not job and not any(is_alive(pid, created) for pid, created in pids):
                 return "failed", _gone_reason(p=self.path)
             limit, why = stall_threshold(d.record_interval)
             if now - d.last_update > limit:
