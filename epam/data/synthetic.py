@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import pickle
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 
 from epam.data.errors import DataError
 from epam.data.posec3d import XSUB_TRAIN_60, NTUName, ntu_splits
+from epam.fileio import atomic_write_bytes
 
 DEFAULT_OUT = "data/synthetic_demo"
 PICKLE_NAME = "synthetic_2d.pkl"
@@ -516,10 +515,7 @@ def annotation(spec: ClipSpec, clip: Clip) -> dict:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 def generate(settings: Settings, progress: Callable[[int, int], None] | None = None) -> dict:

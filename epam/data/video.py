@@ -15,8 +15,6 @@ sampled frames, which small pre-cropped clips do not have.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -24,6 +22,7 @@ import av
 import numpy as np
 
 from epam.data.errors import DataError
+from epam.fileio import atomic_path
 
 log = logging.getLogger("epam.data")
 _ASPECT_WARNED = False
@@ -208,10 +207,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30, codec: str 
     codec = codec or pick_codec()
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     height, width = frames.shape[1:3]
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=".tmp-")
-    os.close(fd)
-    try:
-        with av.open(tmp, "w", format="avi" if path.suffix == ".avi" else "mp4") as container:
+    with atomic_path(path, fsync=False) as tmp:  # mode 0o666 & ~umask; no fsync (many files, as before)
+        with av.open(str(tmp), "w", format="avi" if path.suffix == ".avi" else "mp4") as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.codec_context.thread_count = 1
@@ -222,8 +219,4 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30, codec: str 
             for array in frames:
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
             container.mux(stream.encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

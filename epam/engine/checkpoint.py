@@ -15,27 +15,17 @@ import os
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from epam.fileio import atomic_open, fsync_dir, temp_path
+
 EPOCH_RE = re.compile(r"^epoch_(\d+)\.pth$")
 BEST_RE = re.compile(r"^best_(.+)_epoch_(\d+)\.pth$")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class _WriteRecorder:
@@ -59,54 +49,44 @@ class _WriteRecorder:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save through ``.<name>.tmp`` + fsync + rename; the temp file is removed on failure.
-    A failed write (disk full, I/O error) raises the OSError, naming ``path``."""
+    """torch.save through ``.<name>.tmp<pid>`` + fsync + rename (``epam.fileio.atomic_open``: the file
+    gets the umask's mode); the temp file is removed on failure. A failed write (disk full, I/O error)
+    raises the OSError, naming ``path``."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            sink = _WriteRecorder(fh)
-            try:
-                torch.save(obj, sink)
-            except RuntimeError as exc:
-                if sink.error is None:
-                    raise
-                raise OSError(sink.error.errno, sink.error.strerror, str(path)) from exc
-            fh.flush()
-            delay = os.environ.get("EPAM_TEST_SLOW_SAVE")  # test hook: widen the window for kill tests
-            if delay:
-                import time
-
-                time.sleep(float(delay))
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    with atomic_open(path, "wb") as fh:
+        sink = _WriteRecorder(fh)
         try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only directory: the temp file was never created
-        raise
-    _fsync_dir(path.parent)
+            torch.save(obj, sink)
+        except RuntimeError as exc:
+            if sink.error is None:
+                raise
+            raise OSError(sink.error.errno, sink.error.strerror, str(path)) from exc
+        delay = os.environ.get("EPAM_TEST_SLOW_SAVE")  # test hook: widen the window for kill tests
+        if delay:
+            fh.flush()
+            time.sleep(float(delay))
 
 
 def atomic_link(src: Path, dst: Path) -> None:
-    """Make ``dst`` the same file as ``src`` atomically (hard link, else an fsynced copy), then rename."""
+    """Make ``dst`` the same file as ``src`` atomically (hard link to a temp name, then rename; where the
+    filesystem has no hard links, an atomic copy)."""
     src, dst = Path(src), Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp = temp_path(dst)
     tmp.unlink(missing_ok=True)
     try:
-        try:
-            os.link(src, tmp)
-        except OSError:  # no hard links on this filesystem
-            with open(src, "rb") as fin, open(tmp, "wb") as fout:
-                shutil.copyfileobj(fin, fout, 1 << 20)
-                fout.flush()
-                os.fsync(fout.fileno())
+        os.link(src, tmp)
+    except OSError:
+        if not src.is_file():
+            raise
+        with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:  # no hard links on this filesystem
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        return
+    try:
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -13,28 +13,10 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from epam.fileio import atomic_write_text  # noqa: F401 - re-exported: status.json, config.yaml
+
 STATES = ("running", "finished", "failed", "stopped")
 HEARTBEAT_S = 10.0  # status.json refresh period while no iteration line is due (validation)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same directory, fsync, rename. The temp
-    file is removed on failure; an OSError names ``path`` (not the temp file)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only directory: the temp file was never created
-        if isinstance(exc, OSError) and exc.errno is not None and exc.filename != str(path):
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
 
 
 def append_text(fh: TextIO, text: str) -> None:
@@ -49,9 +31,20 @@ def append_text(fh: TextIO, text: str) -> None:
         raise
 
 
+ETA_MAX_S = dt.timedelta.max.days * 86400 + dt.timedelta.max.seconds  # 999999999 days, 23:59:59
+
+
 def fmt_eta(seconds: float) -> str:
-    """MMEngine's eta: str(timedelta) of whole seconds, e.g. 0:12:34 or 1 day, 2:03:04."""
-    return str(dt.timedelta(seconds=int(max(0.0, seconds))))
+    """MMEngine's eta: str(timedelta) of whole seconds, e.g. 0:12:34 or 1 day, 2:03:04. Never raises:
+    NaN and negatives read 0:00:00, anything past timedelta's range (inf, 10**29 epochs) its maximum."""
+    try:
+        value = float(seconds)
+    except OverflowError:  # an int beyond float's range
+        value = math.inf if seconds > 0 else 0.0
+    except (TypeError, ValueError):
+        value = 0.0
+    value = min(value, float(ETA_MAX_S)) if value > 0 else 0.0
+    return str(dt.timedelta(seconds=min(int(value), ETA_MAX_S)))
 
 
 def fmt_value(value: float) -> str:

@@ -138,7 +138,7 @@ def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") ->
         if trainer is not None and trainer.log is not None:
             trainer.log.update_status(state=state, exit_reason=reason)
             return
-        from epam.engine.runlog import atomic_write_text
+        from epam.fileio import atomic_write_text
 
         path = work_dir / "status.json"
         try:

@@ -1,0 +1,149 @@
+"""Atomic file writes that honour the umask (no torch, no av: the TUI can use them too).
+
+A file is written under a temp name beside its target (``.<name>.tmp<pid>``), flushed and fsynced,
+given the mode a plain ``open(path, "w")`` would give it (``0o666 & ~umask``), then renamed over the
+target, and the directory is fsynced: a reader sees the old file or the new one, never a part, and a
+shared server's teammates can read what the umask lets them read (``tempfile.mkstemp`` alone makes
+every file 0600). On any error the temp file is removed, and an OSError names the target, not the
+temp file.
+
+- ``atomic_write_bytes(path, data)`` / ``atomic_write_text(path, text)``: the whole content at once;
+- ``atomic_open(path, "wb")``: a file object to write to (``torch.save``, streaming writers);
+- ``atomic_path(path)``: a temp path for writers that open the file themselves (a video muxer);
+- ``umask_mode()``: ``0o666 & ~umask``, the mode new files get; ``fsync_dir(path)``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux ``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore (the lock keeps our own threads from racing it)
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def umask_mode(base: int = 0o666) -> int:
+    """``base & ~umask``: the permission bits a newly created file gets (0o644 under umask 022)."""
+    return base & ~current_umask() & 0o7777
+
+
+def temp_path(path: str | os.PathLike[str]) -> Path:
+    """The temp name a write of ``path`` goes through: ``.<name>.tmp<pid>`` in the same directory."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """fsync a directory (makes a rename in it durable); silently skipped where not supported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _naming_target(exc: OSError, path: Path, tmp: Path) -> OSError | None:
+    """An OSError like ``exc`` that names ``path``, when ``exc`` names the temp file or nothing."""
+    if exc.errno is None or exc.filename not in (None, str(tmp), os.fsdecode(tmp)):
+        return None
+    return OSError(exc.errno, exc.strerror, str(path))
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
+    """Yield the temp path to write ``path``'s new content to; on a normal exit it is fsynced, given
+    ``umask_mode()`` and renamed over ``path``; on any error it is removed. The temp file exists,
+    empty, when the block starts (a stale one from a killed writer is replaced, never followed)."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        tmp.unlink(missing_ok=True)  # a leftover (or a planted symlink) is removed, not written through
+        with open(tmp, "xb"):
+            pass
+        yield tmp
+        if fsync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only directory: the temp file was never created
+        if isinstance(exc, OSError) and (named := _naming_target(exc, path, tmp)) is not None:
+            raise named from exc
+        raise
+    if fsync:
+        fsync_dir(path.parent)
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str | None = None,
+                fsync: bool = True) -> Iterator[IO[Any]]:
+    """``with atomic_open(path, "wb") as fh: ...``: ``fh`` writes the temp file; the target is replaced
+    only when the block ends without an error (see ``atomic_path``). ``mode`` is "w" or "wb"."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        tmp.unlink(missing_ok=True)
+        with open(tmp, mode.replace("w", "x"), encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and (named := _naming_target(exc, path, tmp)) is not None:
+            raise named from exc
+        raise
+    if fsync:
+        fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
+    """Replace ``path``'s content with ``data`` atomically (mode ``umask_mode()``)."""
+    with atomic_open(path, "wb", fsync=fsync) as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8",
+                      fsync: bool = True) -> None:
+    """Replace ``path``'s content with ``text`` atomically (mode ``umask_mode()``)."""
+    with atomic_open(path, "w", encoding=encoding, fsync=fsync) as fh:
+        fh.write(text)
