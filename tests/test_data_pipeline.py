@@ -69,6 +69,60 @@ def test_validation_sampling_is_deterministic(frames):
         assert np.array_equal(sample_indices(frames, 48, val_rng(), test_mode=True), first)
 
 
+def mmaction_test_clips(num_frames: int, clip_len: int, num_clips: int) -> list[int]:
+    """MMAction2's test-mode ``UniformSampleFrames`` restated plainly: ``np.random.seed(255)`` (the
+    legacy generator, here a RandomState of its own), then each clip in turn, indices modulo T."""
+    legacy = np.random.RandomState(255)
+    out: list[int] = []
+    for i in range(num_clips):
+        if num_frames < clip_len:
+            start = i if num_frames < num_clips else i * num_frames // num_clips
+            out += [(start + k) % num_frames for k in range(clip_len)]
+        elif num_frames < 2 * clip_len:
+            bumped = set(legacy.choice(clip_len + 1, num_frames - clip_len, replace=False).tolist())
+            out += [(k + sum(1 for b in bumped if b <= k)) % num_frames for k in range(clip_len)]
+        else:
+            starts = [j * num_frames // clip_len for j in range(clip_len + 1)]
+            sizes = [starts[j + 1] - starts[j] for j in range(clip_len)]
+            draws = legacy.randint(sizes)  # one call for all segments, as MMAction2 makes it
+            out += [(starts[j] + int(draws[j])) % num_frames for j in range(clip_len)]
+    return out
+
+
+def test_validation_frames_match_mmaction2_for_long_clips():
+    """T = 144 > 48: the frames a checkpoint is evaluated on are MMAction2's / the official fork's (the
+    legacy RandomState(255) stream; numpy's default_rng(255) gave other frames, so other accuracies)."""
+    expected = mmaction_test_clips(144, 48, 1)
+    assert expected[:8] == [1, 4, 8, 10, 12, 16, 19, 23]  # pinned: np.random.seed(255) + np.random.randint, run once
+    before = np.random.get_state()[1].copy()
+    got = sample_indices(144, 48, val_rng(), test_mode=True)
+    assert got.tolist() == expected
+    assert np.array_equal(np.random.get_state()[1], before)  # numpy's global generator untouched
+    for frames in (20, 48, 60, 95, 96, 300):
+        assert sample_indices(frames, 48, val_rng(), test_mode=True).tolist() == mmaction_test_clips(frames, 48, 1)
+    # and the dataset's val transform reads those frames (RGB = every third of them)
+    e = entry(frames=144)
+    seen: list[list[int]] = []
+
+    def spy(inds):
+        seen.append([int(i) for i in inds])
+        return reader(64)(inds)
+
+    transform(e, spy, PipelineSettings(rgb_size=64, heatmap_size=16), val_rng(), test_mode=True)
+    assert seen == [expected[::3]]
+
+
+@pytest.mark.parametrize("frames", [10, 60, 144])
+def test_multi_clip_validation_frames_match_mmaction2(frames):
+    from epam.data.pipeline import val_indices
+
+    got = val_indices(frames, 48, num_clips=3)
+    assert len(got) == 3 * 48 and got.tolist() == mmaction_test_clips(frames, 48, 3)
+    assert got[:48].tolist() == val_indices(frames, 48).tolist()  # clip 1 = the single-clip draw
+    if frames >= 48:
+        assert got[:48].tolist() != got[48:96].tolist()  # later clips continue the stream
+
+
 def test_rgb_frames_are_every_third_pose_frame():
     pose = sample_indices(200, 48, np.random.default_rng(1))
     rgb = rgb_indices(pose, 16)

@@ -4,7 +4,8 @@ Per sample, in order:
 
 1. ``sample_indices``: ``pose_clip_len`` uniformly sampled pose frames (one random frame per equal
    segment; short videos: a wrapped consecutive run when T < clip, random +1 offsets when
-   clip <= T < 2 clip). Validation draws from a generator seeded with 255, so it is deterministic.
+   clip <= T < 2 clip). Validation (``val_indices``) reproduces MMAction2's test mode exactly: a legacy
+   ``RandomState(255)`` per sample, so a checkpoint sees the same frames here and there.
    RGB frames = pose indices ``[::pose_clip_len // rgb_clip_len]`` (RGB frame t is pose frame 3t).
 2. ``compact``: keypoints only; tight box of the non-zero keypoints of the sampled frames, x1.25,
    made square, clamped to the image; boxes under 10 px leave the keypoints as they are.
@@ -69,19 +70,50 @@ class PipelineSettings:
 # sampling
 
 
-def sample_indices(num_frames: int, clip_len: int, rng: np.random.Generator, test_mode: bool = False) -> np.ndarray:
-    """``clip_len`` frame indices in [0, num_frames) by the uniform-sampling rules (see module doc)."""
+def sample_indices(num_frames: int, clip_len: int, rng: np.random.Generator | None,
+                   test_mode: bool = False) -> np.ndarray:
+    """``clip_len`` frame indices in [0, num_frames) by the uniform-sampling rules (see module doc).
+
+    Training draws from ``rng``; validation ignores it and takes ``val_indices`` (MMAction2's
+    test-mode draws, the same for every sample and run)."""
     if num_frames < 1:
         raise ValueError("a sample needs at least one frame")
+    if test_mode:
+        return val_indices(num_frames, clip_len)
     if num_frames < clip_len:
-        start = 0 if test_mode else int(rng.integers(num_frames))
-        return (start + np.arange(clip_len)) % num_frames
+        return (int(rng.integers(num_frames)) + np.arange(clip_len)) % num_frames
     if num_frames < 2 * clip_len:
         bumps = np.zeros(clip_len + 1, np.int64)
         bumps[rng.choice(clip_len + 1, num_frames - clip_len, replace=False)] = 1
         return np.arange(clip_len) + np.cumsum(bumps)[:-1]
     bounds = np.arange(clip_len + 1) * num_frames // clip_len
     return bounds[:-1] + rng.integers(np.diff(bounds))
+
+
+def val_indices(num_frames: int, clip_len: int, num_clips: int = 1, seed: int = VAL_SEED) -> np.ndarray:
+    """Validation/test frame indices exactly as MMAction2's (and the official EPAM fork's) test-mode
+    ``UniformSampleFrames``: a legacy ``RandomState`` seeded ``seed`` per sample (the stream of
+    ``np.random.seed(255)``, without touching numpy's global state), ``num_clips`` clips drawn one after
+    the other, ``num_clips * clip_len`` indices modulo ``num_frames``. Short videos (T < clip_len) take a
+    consecutive run from clip i's even start, medium ones (T < 2 clip_len) random +1 offsets, long ones
+    one random frame per equal segment."""
+    if num_frames < 1:
+        raise ValueError("a sample needs at least one frame")
+    legacy = np.random.RandomState(seed)
+    clips = []
+    for i in range(num_clips):
+        if num_frames < clip_len:
+            start = i if num_frames < num_clips else i * num_frames // num_clips
+            inds = start + np.arange(clip_len)
+        elif num_frames < 2 * clip_len:
+            bumps = np.zeros(clip_len + 1, np.int64)
+            bumps[legacy.choice(clip_len + 1, num_frames - clip_len, replace=False)] = 1
+            inds = np.arange(clip_len) + np.cumsum(bumps)[:-1]
+        else:
+            bounds = np.arange(clip_len + 1) * num_frames // clip_len
+            inds = bounds[:-1] + legacy.randint(np.diff(bounds))
+        clips.append(inds)
+    return np.concatenate(clips).astype(np.int64) % num_frames
 
 
 def rgb_indices(pose_inds: np.ndarray, rgb_clip_len: int) -> np.ndarray:
@@ -189,5 +221,6 @@ def transform(entry: dict, read_rgb: RgbReader, settings: PipelineSettings, rng:
 
 
 def val_rng() -> np.random.Generator:
-    """The generator validation samples draw from: a fresh one per sample, seeded 255."""
+    """The generator a validation sample gets (fixed, so nothing random differs between samples); its
+    frame indices come from ``val_indices``, which seeds MMAction2's legacy generator itself."""
     return np.random.default_rng(VAL_SEED)
