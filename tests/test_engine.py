@@ -117,6 +117,23 @@ def test_header_padding_follows_mmengine() -> None:
     assert fmt_eta(93784.9) == "1 day, 2:03:04" and fmt_eta(-3) == "0:00:00"
 
 
+def test_fmt_eta_never_raises() -> None:
+    """An absurd schedule (max_epochs 10**29) once killed the trainer in fmt_eta with an OverflowError."""
+    longest = "999999999 days, 23:59:59"
+    assert fmt_eta(float("inf")) == fmt_eta(1e300) == fmt_eta(10**29 * 3600) == fmt_eta(10**400) == longest
+    assert fmt_eta(float("nan")) == fmt_eta(-float("inf")) == fmt_eta(-10**400) == "0:00:00"
+    assert fmt_eta(86399.99) == "23:59:59"
+
+
+def test_absurd_max_epochs_logs_a_capped_eta(tmp_path: Path) -> None:
+    cfg = toy_cfg()
+    cfg["train"]["max_epochs"] = 10**29  # past the config's bounds: the trainer itself must still not crash
+    code, _ = fit(tmp_path, cfg, StandIn(signal_at=5))
+    assert code == 143
+    lines = [line for line in (tmp_path / "train.log").read_text().splitlines() if "Epoch(train)" in line]
+    assert lines and all("eta: 999999999 days, 23:59:59" in line for line in lines), lines[:1]
+
+
 def test_runlog_lines_records_and_status(tmp_path: Path) -> None:
     log = RunLog(tmp_path, echo=None)
     log.log_train(epoch=1, it=2, max_epochs=8, iters=50, step=2, lr=0.0015, eta=62.7, time_=0.4, data_time=0.02,

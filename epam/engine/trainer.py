@@ -45,7 +45,8 @@ from epam.engine.checkpoint import CheckpointManager, load_checkpoint, rng_state
 from epam.engine.distributed import (DistInfo, TrainingError, all_gather, all_reduce, broadcast_int,
                                      setup_distributed)
 from epam.engine.metrics import topk_correct, val_metrics
-from epam.engine.runlog import RunLog, atomic_write_text
+from epam.engine.runlog import RunLog
+from epam.fileio import atomic_write_text
 from epam.schedule import build_scheduler, recipe_total_batch
 
 __all__ = ["Trainer", "TrainingError", "seed_everything", "EXIT_NONFINITE", "EXIT_SIGNAL"]
@@ -463,7 +464,7 @@ class Trainer:
             memory = int(torch.cuda.max_memory_allocated(self.dist.device) // 2**20)
             torch.cuda.reset_peak_memory_stats(self.dist.device)
         self.log.log_train(epoch=self.epoch + 1, it=it, max_epochs=self.max_epochs, iters=self.iters_per_epoch,
-                           step=self.global_iter, lr=lr, eta=remaining * mean["time"], time_=mean["time"],
+                           step=self.global_iter, lr=lr, eta=float(min(remaining, 10**300)) * mean["time"], time_=mean["time"],
                            data_time=mean["data_time"], memory=memory, grad_norm=mean["grad_norm"], loss=mean["loss"],
                            loss_rgb=mean["loss_rgb"], loss_pose=mean["loss_pose"], top1=top1)
         self.log.update_status(epoch=self.epoch + 1, iter=self.global_iter)
