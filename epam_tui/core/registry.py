@@ -431,8 +431,10 @@ class RunWatcher:
         except Exception:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
             import yaml
 
+            from epam.yamlsafe import load_file
+
             try:
-                cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+                cfg = load_file(path)  # bounded: alias expansion, depth, size; regular files only
                 self.data.config = cfg if isinstance(cfg, dict) else None
             except (OSError, ValueError, RecursionError, yaml.YAMLError):
                 self.data.config = None
