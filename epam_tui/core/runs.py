@@ -92,7 +92,12 @@ def run_alive(rec: Mapping[str, Any] | None) -> bool:
 
 def refresh(run_dir: str | Path) -> dict | None:
     """run.json brought up to date: exit.json folded in; a run whose wrapper vanished without one is
-    ``failed`` once none of its processes is left (until then it runs, marked ``wrapper_lost``)."""
+    ``failed`` once none of its processes is left (until then it runs, marked ``wrapper_lost``).
+    A Slurm run's state comes from the queue (``slurm.refresh_run``)."""
+    if (read_run(run_dir) or {}).get("slurm"):
+        from epam_tui.core import slurm
+
+        return slurm.refresh_run(run_dir)
     rec = finalize(run_dir)
     if rec and rec.get("status") == "running" and rec.get("pid") and not is_alive(rec):
         time.sleep(0.05)  # the wrapper may be writing exit.json right now
@@ -244,6 +249,13 @@ def stop(run_dir: str | Path, grace: float = 30.0, term_grace: float = 10.0, pol
     rec = refresh(run_dir)
     if rec is None:
         raise RunError(f"{run_dir}: no run.json; not a run started by epam-tui")
+    if rec.get("slurm"):  # scancel, then wait for the queue to say it ended
+        from epam_tui.core import slurm
+
+        try:
+            return slurm.stop_run(run_dir, wait=grace + term_grace)
+        except slurm.SlurmError as exc:
+            raise RunError(str(exc)) from None
     if rec.get("status") != "running" or not run_alive(rec):
         return rec
     pid, pgid = int(rec["pid"]), int(rec.get("pgid") or rec["pid"])
@@ -316,22 +328,19 @@ def restart(run_dir: str | Path, state: lp.GpuState | None = None, confirmed_bus
 
 def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch: str = "sbatch") -> dict:
     """Write ``slurm.sbatch`` into the run dir and submit it; returns run.json with the job id."""
-    script = lp.slurm_script(plan, partition, gpus)
+    from epam_tui.core import slurm
+
+    # on CPU one core per process (a GPU job keeps slurm_script's 8 for its loaders): a request above
+    # the node's cores pends for ever (reason PartitionConfig)
+    script = lp.slurm_script(plan, partition, gpus, **({} if gpus else {"cpus_per_task": plan.nproc}))
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "slurm.sbatch"
     path.write_text(script, encoding="utf-8")
     try:
-        out = subprocess.run([sbatch, "--parsable", str(path)], capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        raise RunError(f"{sbatch} not found: is this a Slurm login node? The script is at {path} "
-                       f"(submit it with `sbatch {shlex.quote(str(path))}`)") from None
-    except subprocess.TimeoutExpired:
-        raise RunError(f"{sbatch} did not answer in 60 s; the script is at {path}") from None
-    if out.returncode != 0:
-        reason = (out.stderr or out.stdout).strip().splitlines()
-        raise RunError(f"sbatch refused the job: {reason[-1] if reason else out.returncode}; script: {path}")
-    job_id = out.stdout.strip().split(";")[0]
+        job_id = slurm.submit(path, sbatch=sbatch)
+    except slurm.SlurmError as exc:
+        raise RunError(f"{exc}; the script is at {path} (submit it with `sbatch {shlex.quote(str(path))}`)") from None
     rec = {"id": uuid.uuid4().hex[:12], **plan.record(), "host": socket.gethostname(), "pid": None, "pgid": None,
            "create_time": None, "started": time.time(), "ended": None, "status": "queued", "exit_code": None,
            "slurm": {"job_id": job_id, "partition": partition, "script": str(path)}}

@@ -96,7 +96,7 @@ class EpamTuiApp(App):
 
     def action_stop_run(self) -> None:
         run = self.monitor.current
-        if run is None or run.state not in ("running", "stalled"):
+        if run is None or run.state not in ("running", "stalled", "queued"):  # queued: a Slurm job, scancel
             self.notify("the selected run is not running", severity="warning")
             return
 
