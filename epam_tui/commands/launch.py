@@ -7,7 +7,8 @@
     epam-tui launch --stop RUN_DIR | --restart RUN_DIR [--headless] | --follow RUN_DIR
 
 Without ``--headless`` (and with a TTY) it opens the launch screen. ``--dry-run`` prints the
-environment and argv that would run and exits 0. ``--headless`` launches, follows the run with
+environment and argv that would run; it exits 0, or 2 when pre-flight would refuse (the reasons on
+stderr). ``--headless`` launches, follows the run with
 progress lines and exits with the run's exit code; Ctrl-C detaches (the run goes on).
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from epam_tui.core import launch as lp
+from epam_tui.core import preflight
 from epam_tui.core import runs
 from epam_tui.core.procs import tail_lines
 
@@ -92,13 +94,19 @@ def _plans(args: argparse.Namespace, state: lp.GpuState) -> list[lp.LaunchPlan]:
     return plans
 
 
-def dry_run(plans: list[lp.LaunchPlan], state: lp.GpuState) -> int:
+def dry_run(plans: list[lp.LaunchPlan], state: lp.GpuState, slurm: bool = False) -> int:
+    """Print each plan; exit 2 when pre-flight would refuse any of them (the reasons on stderr)."""
+    refused = False
     for plan in plans:
         print(f"# run dir: {plan.run_dir}  ({describe_device(plan, state)})")
         print(plan.preview())
-        for check in lp.failures(lp.preflight(plan, state, runs.live_runs(plan.root))):
-            print(f"# pre-flight would refuse: {check.message}", file=sys.stderr)
-    return 0
+        checks = preflight.slurm_checks(plan) if slurm else lp.preflight(plan, state, runs.live_runs(plan.root))
+        for check in lp.failures(checks):
+            refused = True
+            print(f"epam-tui launch: pre-flight would refuse ({check.key}): {check.message}", file=sys.stderr)
+        if not slurm and (warning := preflight.cuda_warning(plan)):
+            print(f"epam-tui launch: warning: {warning}", file=sys.stderr)
+    return 2 if refused else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,6 +193,9 @@ def _render(lines: list[str], status: dict | None, ours: bool) -> Iterator[str]:
 
 
 def headless(plan: lp.LaunchPlan, state: lp.GpuState, yes: bool) -> int:
+    warning = preflight.cuda_warning(plan)
+    if warning:
+        print(f"epam-tui launch: warning: {warning}", file=sys.stderr, flush=True)
     try:
         rec = runs.launch(plan, state, confirmed_busy=yes)
     except runs.Refused as exc:
@@ -268,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {note}", file=sys.stderr)
         plans = _plans(args, state)
         if args.dry_run:
-            return dry_run(plans, state)
+            return dry_run(plans, state, slurm=bool(args.slurm))
         if args.slurm:
             if args.headless and len(plans) > 1:
                 return _fail("--headless follows one run; give one CONFIG (submit the others separately)")
@@ -280,5 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(plans) > 1:
             return _fail("--headless follows one run; give one CONFIG (launch the others separately)")
         return headless(plans[0], state, args.yes)
+    except runs.Refused as exc:  # pre-flight of --slurm or --restart
+        for check in exc.checks:
+            print(f"epam-tui launch: refused ({check.key}): {check.message}", file=sys.stderr)
+        return 2
     except (lp.LaunchError, runs.RunError) as exc:
         return _fail(str(exc))

@@ -11,8 +11,8 @@ Pure functions and small dataclasses, no Textual and no processes (``runs`` spaw
 - ``scaling``: the linear scaling rule through ``epam.schedule.scaled_lr``;
 - ``LaunchPlan``: the argv (argument lists only), the environment, the run record; foreign command
   templates (MMAction2 ``dist_train.sh``, the official EPAM script) through ``CommandTemplate``;
-- ``preflight``: config, GPUs, data paths, work dir, port, busy GPUs, each a ``Check``;
-- ``slurm_script``: the sbatch script running the same torchrun command under ``srun``.
+- pre-flight (config, GPUs, data paths, work dir, port, busy GPUs, each a ``Check``) lives in
+  ``preflight`` and the sbatch script in ``slurm_script``; both stay reachable as ``lp.<name>``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import re
 import shlex
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from epam import yamlsafe
 from epam.config import ConfigError, load_config
 from epam.schedule import recipe_total_batch, scaled_lr
 
@@ -405,7 +405,7 @@ def load_template(spec: str, templates_dir: str | Path = "configs/launch") -> Co
     for path in candidates:
         if path.suffix in (".yaml", ".yml") and path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = yamlsafe.load_file(path)  # bounded: aliases, size, regular files only
             except (OSError, yaml.YAMLError) as exc:
                 raise LaunchError(f"{path}: cannot read the command template: {str(exc).splitlines()[0]}") from None
             return CommandTemplate.from_dict(data, str(path))
@@ -474,6 +474,10 @@ class LaunchPlan:
 
     def __post_init__(self) -> None:
         self.name = check_name(self.name or default_name(self.config, self.template))
+        for label, value in (("--root", self.root), ("config", self.config or "")):
+            if re.search(r"[\x00-\x1f\x7f]", str(value)):
+                raise LaunchError(f"{label} {str(value)!r} contains a control character (newline, tab, ...); "
+                                  "rename it or choose another path")
         if self.nproc < 1:
             raise LaunchError(f"--nproc must be >= 1, got {self.nproc}")
         if self.nnodes < 1 or not 0 <= self.node_rank < self.nnodes:
@@ -607,7 +611,7 @@ class LaunchPlan:
         plan = cls(
             config=rec.get("config"), root=launch.get("root") or str(Path(rec["work_dir"]).parent),
             name=rec["name"], overrides=list(launch.get("overrides") or []),
-            gpus=[_RecordedGpu(**g) for g in rec.get("gpus") or []], gpu_tokens=list(launch.get("gpu_tokens") or []),
+            gpus=[RecordedGpu(**g) for g in rec.get("gpus") or []], gpu_tokens=list(launch.get("gpu_tokens") or []),
             nproc=int(rec.get("nproc") or 1), port=rec.get("port"), nnodes=int(launch.get("nnodes") or 1),
             node_rank=int(launch.get("node_rank") or 0), rdzv_endpoint=launch.get("rdzv_endpoint"),
             template=CommandTemplate.from_dict(tmpl) if tmpl else None,
@@ -617,7 +621,7 @@ class LaunchPlan:
 
 
 @dataclass(frozen=True)
-class _RecordedGpu:
+class RecordedGpu:
     """A GPU as run.json records it (enough for argv, env and the record)."""
 
     index: int
@@ -653,150 +657,6 @@ def choose_port(reserved: Iterable[int] = (), start: int = PORT_RANGE[0], stop: 
         if port not in taken and port_free(port):
             return port
     raise LaunchError(f"no free port in {start}-{stop - 1}; stop some runs or free a port")
-
-
-# --------------------------------------------------------------------------------------------
-# pre-flight
-
-
-@dataclass
-class Check:
-    """One pre-flight item: ``ok`` or a one-line ``message`` with the cause and the fix."""
-
-    key: str
-    ok: bool
-    message: str
-
-
-def _is_local(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1", socket.gethostname())
-
-
-def check_config(plan: LaunchPlan) -> Check:
-    if plan.template is not None:
-        cwd = plan.cwd()
-        if cwd and not Path(cwd).is_dir():
-            return Check("config", False, f"command template {plan.template.name}: cwd {plan.template.cwd} not found "
-                         "(edit `cwd:` in its YAML to your checkout)")
-        if plan.config and not (Path(plan.config).exists() or Path(cwd or ".", plan.config).exists()):
-            return Check("config", False, f"config {plan.config} not found (check the path)")
-        return Check("config", True, "foreign command: its config is not checked")
-    if not plan.config:
-        return Check("config", False, "no config chosen; give a CONFIG (configs/*.yaml)")
-    summary = summarize(plan.config, plan.overrides)
-    if summary.errors:
-        more = f" (+{len(summary.errors) - 1} more)" if len(summary.errors) > 1 else ""
-        return Check("config", False, f"{summary.errors[0]}{more}")
-    return Check("config", True, f"{plan.config} is valid")
-
-
-def data_paths(cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(key, path) of every file or folder the config reads."""
-    out = [(f"data.{k}", cfg["data"][k]) for k in ("ann_file", "video_root") if cfg["data"].get(k)]
-    out += [(f"model.{k}", cfg["model"][k]) for k in ("pretrained_rgb", "pretrained_pose", "load_from")
-            if cfg["model"].get(k)]
-    return out
-
-
-def check_data(plan: LaunchPlan) -> Check:
-    if plan.template is not None or not plan.config:
-        return Check("data", True, "not checked for foreign commands")
-    summary = summarize(plan.config, plan.overrides)
-    if summary.cfg is None:
-        return Check("data", True, "not checked until the config is valid")
-    base = Path(plan.cwd() or ".")
-    for key, path in data_paths(summary.cfg):
-        if not (base / os.path.expanduser(path)).exists():
-            if summary.cfg["data"].get("dataset") == "synthetic" and key.startswith("data."):
-                fix = f"make it with `epam make-synthetic --config {plan.config}`"
-            else:
-                fix = f"fix it in the config or add --set {key}=PATH"
-            return Check("data", False, f"{key}: {path} not found ({fix})")
-    return Check("data", True, "data paths present")
-
-
-def check_work_dir(plan: LaunchPlan) -> Check:
-    try:
-        run_dir = plan.run_dir
-    except LaunchError as exc:
-        return Check("work_dir", False, str(exc))
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        return Check("work_dir", False, f"{run_dir} already exists; choose another --name (or restart that run)")
-    probe = run_dir.parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        return Check("work_dir", False, f"{probe} is a file, not a directory; choose another --root")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".epam-tui-probe-", dir=probe)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        return Check("work_dir", False, f"{probe} is not writable ({exc.strerror}); choose another --root")
-    return Check("work_dir", True, f"{run_dir} writable")
-
-
-def check_port(plan: LaunchPlan, reserved: Iterable[int] = ()) -> Check:
-    port = plan.port if plan.template is None else (plan.template.port or plan.port)
-    if not plan.distributed and plan.template is None:
-        return Check("port", True, "one process: no rendezvous port")
-    if port is None:
-        return Check("port", True, "no port used")
-    if plan.rdzv_endpoint and not _is_local(plan.rdzv_endpoint.rsplit(":", 1)[0]):
-        return Check("port", True, f"rendezvous on {plan.rdzv_endpoint} (not checked from here)")
-    if port in set(reserved):
-        return Check("port", False, f"port {port} is used by a live run of ours; stop it first or pick another port")
-    if not port_free(port):
-        return Check("port", False, f"port {port} is in use on this host; stop what holds it (or choose another port)")
-    return Check("port", True, f"port {port} free")
-
-
-def check_gpus(plan: LaunchPlan, state: GpuState) -> Check:
-    if plan.cpu:
-        return Check("gpus", True, f"CPU: {plan.nproc} process{'es' if plan.nproc > 1 else ''} on Gloo")
-    if not state.has_gpus:
-        return Check("gpus", False, f"no GPU available ({state.error or 'none found'}); "
-                     "launch on CPU instead (--gpus cpu)")
-    missing = [g for g in plan.gpus if not any(str(d.uuid) == str(g.uuid) for d in state.devices)]
-    if missing:
-        return Check("gpus", False, f"GPU {missing[0].index} ({missing[0].uuid}) is not present now; pick again")
-    if plan.template is None and plan.nproc != len(plan.gpus):
-        return Check("gpus", False, f"{plan.nproc} processes on {len(plan.gpus)} GPUs; "
-                     f"use --nproc {len(plan.gpus)} (one per GPU)")
-    return Check("gpus", True, f"GPUs {','.join(plan.gpu_tokens)}")
-
-
-def check_busy(plan: LaunchPlan, state: GpuState, ours: Mapping[str, str], confirmed: bool) -> Check:
-    by_uuid = {str(d.uuid): d for d in state.devices}
-    busy = [(g, busy_reasons(by_uuid.get(str(g.uuid), g), ours)) for g in plan.gpus]
-    busy = [(g, r) for g, r in busy if r]
-    if not busy:
-        return Check("busy", True, "picked GPUs are idle" if plan.gpus else "CPU run: no GPU to share")
-    text = "; ".join(f"GPU {g.index}: {', '.join(r)}" for g, r in busy)
-    if confirmed:
-        return Check("busy", True, f"confirmed busy {text}")
-    return Check("busy", False, f"busy {text}; confirm to launch anyway (--yes)")
-
-
-def preflight(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]] = (),
-              confirmed_busy: bool = False) -> list[Check]:
-    """Every pre-flight check; the launch may start only if all are ``ok``.
-
-    ``live`` are the run records of our live runs (their ports and GPUs are taken).
-    """
-    reserved = [int(r["port"]) for r in live if r.get("port")]
-    return [
-        check_config(plan),
-        check_gpus(plan, state),
-        check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
-        check_data(plan),
-        check_work_dir(plan),
-        check_port(plan, reserved),
-    ]
-
-
-def failures(checks: Iterable[Check]) -> list[Check]:
-    return [c for c in checks if not c.ok]
 
 
 # --------------------------------------------------------------------------------------------
@@ -852,43 +712,20 @@ def auto_gpus(state: GpuState, count: int, live: Sequence[Mapping[str, Any]] = (
 
 
 # --------------------------------------------------------------------------------------------
-# Slurm
+# names that moved to their own modules, still reachable here (``lp.preflight``, ``lp.slurm_script``)
 
 
-def slurm_script(plan: LaunchPlan, partition: str, gpus: bool = True, cpus_per_task: int = 8,
-                 time_limit: str | None = None) -> str:
-    """An sbatch script running the plan's torchrun command under ``srun``, one task per node.
+_MOVED = {
+    "epam_tui.core.preflight": ("Check", "check_config", "check_data", "check_work_dir", "check_port",
+                                "check_gpus", "check_busy", "data_paths", "preflight", "failures"),
+    "epam_tui.core.slurm_script": ("slurm_script",),
+}
 
-    ``plan.nproc`` processes per node; with ``gpus`` Slurm assigns as many GPUs per node
-    (``--gres=gpu:N``) and sets ``CUDA_VISIBLE_DEVICES`` itself; the
-    rendezvous is c10d on the job's first node at a port derived from the job id (so concurrent jobs
-    differ). stdout/stderr go to the run dir's ``stdout.log`` that the monitor follows.
-    """
-    if plan.template is not None:
-        raise LaunchError("--slurm runs epam train; a foreign --command cannot go through --slurm yet")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", partition or ""):
-        raise LaunchError(f"--slurm {partition!r}: not a partition name")
-    q = shlex.quote
-    run_dir = plan.run_dir
-    lines = [
-        "#!/bin/bash",
-        f"#SBATCH --job-name={plan.name}",
-        f"#SBATCH --partition={partition}",
-        f"#SBATCH --nodes={plan.nnodes}",
-        "#SBATCH --ntasks-per-node=1",
-        *([f"#SBATCH --gres=gpu:{plan.nproc}"] if gpus else []),
-        f"#SBATCH --cpus-per-task={cpus_per_task}",
-        *([f"#SBATCH --time={time_limit}"] if time_limit else []),
-        f"#SBATCH --output={run_dir / 'stdout.log'}",
-        "#SBATCH --open-mode=append",
-        "set -euo pipefail",
-        f"cd {q(os.getcwd())}",
-        "export CUDA_DEVICE_ORDER=PCI_BUS_ID PYTHONUNBUFFERED=1",
-        'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-        "MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))",
-    ]
-    torchrun = [q(plan.python), *TORCHRUN, '--nnodes="$SLURM_JOB_NUM_NODES"', f"--nproc_per_node={plan.nproc}",
-                '--rdzv-id="$SLURM_JOB_ID"', "--rdzv-backend=c10d", '--rdzv-endpoint="$MASTER_ADDR:$MASTER_PORT"']
-    train = [q(a) for a in (*plan.entry, *plan.train_args())]
-    lines.append(f"srun --kill-on-bad-exit=1 {' '.join(torchrun)} {' '.join(train)}")
-    return "\n".join(lines) + "\n"
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for module, names in _MOVED.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

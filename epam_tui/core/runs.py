@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from epam_tui.core import launch as lp
+from epam_tui.core import preflight, relaunch
 from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are part of this module's API
     ENDED,
     EXIT_JSON,
@@ -85,15 +86,50 @@ def members(rec: Mapping[str, Any]) -> list[Any]:
     return [p for p in found.values() if not _gone([p])]
 
 
-def run_alive(rec: Mapping[str, Any] | None) -> bool:
-    """Whether any process of the run still runs (the wrapper, or its command without it)."""
-    return bool(rec) and (is_alive(rec) or bool(members(rec)))
+def trainer_status(run_dir: str | Path | None) -> dict | None:
+    """The trainer's own status.json (validated field by field), or None."""
+    from epam_tui.core.rundir import read_status
+
+    return read_status(run_dir).data if run_dir else None
+
+
+def trainer_alive(run_dir: str | Path | None) -> bool:
+    """Whether the trainer's own process (status.json pid + create time) still runs."""
+    from epam_tui.core.procs import is_alive as alive
+
+    status = trainer_status(run_dir) or {}
+    return bool(status.get("pid")) and bool(alive(int(status["pid"]), status.get("create_time")))
+
+
+def run_alive(rec: Mapping[str, Any] | None, run_dir: str | Path | None = None) -> bool:
+    """Whether any process of the run still runs: the wrapper, the trainer (its status.json pid),
+    or whatever is left of the wrapper's process group."""
+    if not rec:
+        return False
+    return is_alive(rec) or trainer_alive(run_dir or rec.get("work_dir")) or bool(members(rec))
+
+
+def _ending_without_wrapper(run_dir: Path) -> dict:
+    """run.json fields for a run whose wrapper is gone with no exit.json and no process left: the
+    trainer's own last word (status.json) when it wrote one, else failed."""
+    status = trainer_status(run_dir) or {}
+    said = status.get("state")
+    lost = "the run's wrapper was gone, so the exit code is unknown"
+    if said in ENDED:
+        reason = f"{lost}; the trainer reported {said}"
+        if status.get("exit_reason"):
+            reason += f": {status['exit_reason']}"
+        return {"status": said, "ended": status.get("updated") or time.time(), "exit_code": None,
+                "exit_reason": reason}
+    return {"status": "failed", "ended": time.time(), "exit_code": None,
+            "exit_reason": "the run's wrapper vanished without writing exit.json (killed?)"}
 
 
 def refresh(run_dir: str | Path) -> dict | None:
     """run.json brought up to date: exit.json folded in; a run whose wrapper vanished without one is
-    ``failed`` once none of its processes is left (until then it runs, marked ``wrapper_lost``).
-    A Slurm run's state comes from the queue (``slurm.refresh_run``)."""
+    over once neither its trainer (status.json pid + create time) nor any process of its group is
+    left (until then it runs, marked ``wrapper_lost``); then it ends as the trainer's status.json
+    says, else ``failed``. A Slurm run's state comes from the queue (``slurm.refresh_run``)."""
     if (read_run(run_dir) or {}).get("slurm"):
         from epam_tui.core import slurm
 
@@ -103,11 +139,12 @@ def refresh(run_dir: str | Path) -> dict | None:
         time.sleep(0.05)  # the wrapper may be writing exit.json right now
         rec = finalize(run_dir)
         if rec.get("status") == "running" and read_exit(run_dir) is None:
-            if members(rec):
+            if run_alive(rec, run_dir):
                 lost = {} if rec.get("wrapper_lost") else {"wrapper_lost": True}
             else:
-                lost = {"status": "failed", "ended": time.time(), "exit_code": None,
-                        "exit_reason": "the run's wrapper vanished without writing exit.json (killed?)"}
+                lost = _ending_without_wrapper(Path(run_dir))
+                if rec.get("stop_requested") and lost["status"] != "finished":
+                    lost["status"] = "stopped"
             try:
                 rec = update_run(run_dir, **lost) if lost else rec
             except OSError:
@@ -127,7 +164,7 @@ def live_runs(root: str | Path) -> list[dict]:
     out = []
     for run_dir in run_dirs(root):
         rec = refresh(run_dir)
-        if rec and rec.get("status") == "running" and run_alive(rec):
+        if rec and rec.get("status") == "running" and run_alive(rec, run_dir):
             out.append(rec)
     return out
 
@@ -155,38 +192,62 @@ def _create_time(pid: int) -> float | None:
 
 
 def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
-    """Create the run dir and run.json, start the command detached; returns the run record."""
+    """Create the run dir and run.json, start the command detached; returns the run record.
+
+    Any failure before the command runs (a full disk, a missing interpreter) is a one-line
+    ``RunError``; a run dir this call created is removed again (so the name stays free), an existing
+    one (a restart) records the failure in run.json when it can."""
     run_dir = plan.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
+    fresh = not run_dir.exists()
     rec = {"id": uuid.uuid4().hex[:12], **plan.record(), "host": socket.gethostname(), "pid": None, "pgid": None,
            "create_time": None, "started": time.time(), "ended": None, "status": "starting", "exit_code": None,
            **(extra or {})}
     rec.pop("stop_requested", None)
-    with contextlib.suppress(FileNotFoundError):
-        (run_dir / EXIT_JSON).unlink()
-    with locked(run_dir):
-        write_json_atomic(run_dir / RUN_JSON, rec)
     env = {**os.environ, **plan.env()}
     wrapper = [sys.executable, "-m", "epam_tui.core.runwrap", str(run_dir), "--", *plan.argv()]
-    with open(run_dir / STDOUT_LOG, "ab") as log:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        log.write(f"==> epam-tui {stamp}: {plan.preview()}\n".encode())
-        log.flush()
-        try:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / EXIT_JSON).unlink()
+        with locked(run_dir):
+            write_json_atomic(run_dir / RUN_JSON, rec)
+        with open(run_dir / STDOUT_LOG, "ab") as log:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(f"==> epam-tui {stamp}: {plan.preview()}\n".encode())
+            log.flush()
             proc = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=env, cwd=plan.cwd(), start_new_session=True, close_fds=True)
-        except OSError as exc:
-            update_run(run_dir, status="failed", ended=time.time(), exit_reason=f"cannot start: {exc}")
-            raise RunError(f"cannot start the run: {exc}") from None
+    except OSError as exc:
+        raise RunError(_not_started(run_dir, fresh, exc)) from None
     _CHILDREN[proc.pid] = proc
     threading.Thread(target=_reap, args=(proc,), daemon=True, name=f"reap-{proc.pid}").start()
-    with locked(run_dir):  # the wrapper may already have ended the run: keep its verdict
-        rec = read_run(run_dir) or rec
-        rec.update(pid=proc.pid, pgid=proc.pid, create_time=_create_time(proc.pid))
-        if rec.get("status") == "starting":
-            rec["status"] = "running"
-        write_json_atomic(run_dir / RUN_JSON, rec)
-    return finalize(run_dir)
+    started = {"pid": proc.pid, "pgid": proc.pid, "create_time": _create_time(proc.pid)}
+    try:
+        with locked(run_dir):  # the wrapper may already have ended the run: keep its verdict
+            rec = read_run(run_dir) or rec
+            rec.update(started)
+            if rec.get("status") == "starting":
+                rec["status"] = "running"
+            write_json_atomic(run_dir / RUN_JSON, rec)
+        return finalize(run_dir)
+    except OSError:  # the disk filled just now: the run runs; its wrapper still records the exit
+        return {**rec, **started, "status": "running" if rec.get("status") == "starting" else rec.get("status")}
+
+
+def _not_started(run_dir: Path, fresh: bool, exc: OSError) -> str:
+    """Undo a spawn that failed before its command ran; the one-line reason with the fix."""
+    import errno
+    import shutil
+
+    why = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    fix = "free space, then launch again" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "fix it, then launch again"
+    if fresh:
+        shutil.rmtree(run_dir, ignore_errors=True)  # made by this call: nothing else in it, the name stays free
+    else:
+        with contextlib.suppress(OSError):
+            update_run(run_dir, status="failed", ended=time.time(), exit_reason=f"cannot start: {why}")
+    return f"cannot start the run in {run_dir}: {why}{where}; {fix}"
 
 
 def launch(plan: lp.LaunchPlan, state: lp.GpuState, confirmed_busy: bool = False) -> dict:
@@ -291,29 +352,30 @@ def stop(run_dir: str | Path, grace: float = 30.0, term_grace: float = 10.0, pol
 # restart
 
 
-def restart(run_dir: str | Path, state: lp.GpuState | None = None, confirmed_busy: bool = False) -> dict:
-    """Start a stopped or failed run again in the same directory, with ``--resume auto``."""
+def restart(run_dir: str | Path, state: lp.GpuState | None = None, confirmed_busy: bool = False,
+            entries: Sequence[tuple[str, ...]] = relaunch.KNOWN_ENTRIES) -> dict:
+    """Start a stopped or failed run again in the same directory, with ``--resume auto``.
+
+    The command is rebuilt from the run's config and a known entry (``entries``) or a
+    ``configs/launch`` template (``relaunch.restart_plan``), never taken from run.json's argv."""
     run_dir = Path(run_dir)
     rec = refresh(run_dir)
     if rec is None:
         raise RunError(f"{run_dir}: no run.json; only runs started by epam-tui can be restarted")
-    if rec.get("status") == "running" and run_alive(rec):
+    if rec.get("status") == "running" and run_alive(rec, run_dir):
         raise RunError(f"{rec.get('name')} is still running; stop it first")
-    launch_info = rec.get("launch") or {}
-    tmpl = launch_info.get("template")
-    if tmpl and not tmpl.get("resume_args"):
-        raise RunError(f"command template {tmpl.get('name')} has no resume_args; add them to its YAML to restart it")
-    live = [r for r in live_runs(run_dir.parent) if r.get("name") != rec.get("name")]
-    plan = lp.LaunchPlan.from_record(rec, resume=True)
+    try:
+        plan = relaunch.restart_plan(run_dir, rec, entries=entries)
+    except lp.LaunchError as exc:
+        raise RunError(str(exc)) from None
+    live = [r for r in live_runs(run_dir.parent) if Path(str(r.get("work_dir"))).resolve() != run_dir.resolve()]
+    taken = [int(r["port"]) for r in live if r.get("port")]
     if plan.distributed and not plan.rdzv_endpoint:
-        plan.port = lp.choose_port(int(r["port"]) for r in live if r.get("port"))
-    if tmpl and (plan.template.port or plan.port):
-        plan.port = plan.template.port or lp.choose_port(int(r["port"]) for r in live if r.get("port"))
+        plan.port = lp.choose_port(taken)
+    if plan.template is not None and (plan.template.port or plan.port):
+        plan.port = plan.template.port or lp.choose_port(taken)
     state = lp.gpu_state() if state is None and not plan.cpu else (state or lp.GpuState([]))
-    checks = [lp.check_config(plan), lp.check_gpus(plan, state),
-              lp.check_busy(plan, state, lp.gpus_of_runs(live), confirmed_busy), lp.check_data(plan),
-              lp.check_port(plan, [int(r["port"]) for r in live if r.get("port")])]
-    bad = lp.failures(checks)
+    bad = preflight.failures(preflight.restart_checks(plan, state, live, confirmed_busy))
     if bad:
         raise Refused(bad)
     attempt = {k: rec.get(k) for k in ("started", "ended", "status", "exit_code", "signal")}
@@ -327,16 +389,18 @@ def restart(run_dir: str | Path, state: lp.GpuState | None = None, confirmed_bus
 
 
 def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch: str = "sbatch") -> dict:
-    """Write ``slurm.sbatch`` into the run dir and submit it; returns run.json with the job id."""
+    """Pre-flight (config, data, work dir), write ``slurm.sbatch`` into the run dir and submit it;
+    returns run.json with the job id. Raises ``Refused`` before writing anything when pre-flight fails."""
     from epam_tui.core import slurm
+    from epam_tui.core.slurm_script import write_slurm_script
 
+    bad = preflight.failures(preflight.slurm_checks(plan))
+    if bad:
+        raise Refused(bad)
     # on CPU one core per process (a GPU job keeps slurm_script's 8 for its loaders): a request above
     # the node's cores pends for ever (reason PartitionConfig)
-    script = lp.slurm_script(plan, partition, gpus, **({} if gpus else {"cpus_per_task": plan.nproc}))
+    path = write_slurm_script(plan, partition, gpus, **({} if gpus else {"cpus_per_task": plan.nproc}))
     run_dir = plan.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "slurm.sbatch"
-    path.write_text(script, encoding="utf-8")
     try:
         job_id = slurm.submit(path, sbatch=sbatch)
     except slurm.SlurmError as exc:

@@ -5,7 +5,13 @@ wrapper starts the command as its child, waits, then writes ``exit.json`` and fo
 ``run.json``. So a TUI that quit, or was never the parent, still learns the exit code.
 
 It also holds the run-file helpers (``run.json`` under an ``flock``, atomic writes, ``exit.json``)
-that ``runs`` re-exports, so this process, resident for the whole run, imports nothing heavy.
+that ``runs`` re-exports, so this process, resident for the whole run, imports nothing heavy. Files
+are written through ``epam.fileio`` (temp file + rename, mode per the umask, no temp file left on an
+error).
+
+A disk that fills during the run must not cost the exit code: the wrapper reserves exit.json's space
+when it starts (``.exit.json.reserve``, blanks) and, when a fresh write fails, writes the record over
+those bytes (no new block needed) and renames it to exit.json. JSON readers ignore trailing blanks.
 
 The wrapper survives the SIGINT/SIGTERM that a stop sends to the whole group: it catches them with a
 no-op handler (not ``SIG_IGN``, which the child would inherit; caught signals reset to default on
@@ -25,10 +31,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from epam_tui.core.tail import read_bounded
+
 USAGE = "usage: python -m epam_tui.core.runwrap RUN_DIR -- COMMAND [ARGS...]"
 RUN_JSON = "run.json"
 EXIT_JSON = "exit.json"
 LOCK = ".run.json.lock"
+EXIT_RESERVE = ".exit.json.reserve"
+RESERVE_BYTES = 4096  # one block; an exit record is ~100 bytes (a note makes it ~200)
 ENDED = ("finished", "failed", "stopped")
 
 
@@ -39,17 +49,17 @@ ENDED = ("finished", "failed", "stopped")
 def read_json(path: str | Path) -> dict | None:
     """A JSON object from ``path``, or None when missing or unreadable."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_bounded(path, 1 << 20).data.decode("utf-8"))  # regular files only, bounded
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
 
 def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Replace ``path`` with ``data`` as JSON (temp file + rename; the temp file never outlives an error)."""
+    from epam.fileio import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n", fsync=False)
 
 
 @contextlib.contextmanager
@@ -80,10 +90,51 @@ def update_run(run_dir: str | Path, **fields: Any) -> dict:
     return rec
 
 
+def reserve_exit(run_dir: str | Path) -> bool:
+    """Set aside exit.json's space now (``RESERVE_BYTES`` blanks); False when even that failed."""
+    path = Path(run_dir) / EXIT_RESERVE
+    try:
+        with open(path, "wb") as fh:
+            fh.write(b" " * RESERVE_BYTES)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return False
+
+
+def _into_reserve(run_dir: Path, payload: bytes) -> bool:
+    """Write ``payload`` over the reserved blanks and rename them to exit.json; True when done."""
+    path = run_dir / EXIT_RESERVE
+    try:
+        size = path.stat().st_size
+        if len(payload) > size:
+            return False
+        with open(path, "r+b") as fh:  # overwrites blocks the file already has: needs no free space
+            fh.write(payload.ljust(size, b" "))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(path, run_dir / EXIT_JSON)
+        return True
+    except OSError:
+        return False
+
+
 def write_exit(run_dir: str | Path, code: int | None, sig: str | None, ended: float, **extra: Any) -> None:
-    """exit.json; ``code`` is None only when nobody could observe the ending (the wrapper was gone)."""
+    """exit.json; ``code`` is None only when nobody could observe the ending (the wrapper was gone).
+    A full disk falls back on the space ``reserve_exit`` set aside; the reserve is removed either way."""
+    run_dir = Path(run_dir)
     data = {"code": None if code is None else int(code), "ended": ended, "signal": sig, **extra}
-    write_json_atomic(Path(run_dir) / EXIT_JSON, data)
+    try:
+        write_json_atomic(run_dir / EXIT_JSON, data)
+    except OSError:
+        if not _into_reserve(run_dir, (json.dumps(data) + "\n").encode()):
+            raise
+    finally:
+        with contextlib.suppress(OSError):
+            (run_dir / EXIT_RESERVE).unlink()
 
 
 def _folded(rec: dict, ended: Mapping[str, Any] | None) -> dict | None:
@@ -140,16 +191,30 @@ def run(run_dir: Path, command: list[str]) -> int:
     """Run ``command`` (inherits cwd, env, stdout/stderr), then write exit.json and update run.json."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _ignore)
+    reserve_exit(run_dir)
     try:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     except OSError as exc:
-        print(f"epam-tui: cannot start {command[0]!r}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        _say(f"epam-tui: cannot start {command[0]!r}: {exc.strerror or exc}")
         code, sig_name = 127, None
     else:
         code, sig_name = exit_info(proc.wait())
-    write_exit(run_dir, code, sig_name, time.time())
-    finalize(run_dir)
+    try:
+        write_exit(run_dir, code, sig_name, time.time())
+    except OSError as exc:
+        _say(f"epam-tui: cannot write {run_dir / EXIT_JSON} ({exc.strerror or exc}); the run ended with exit code {code}")
+        return code
+    try:
+        finalize(run_dir)
+    except OSError as exc:  # run.json stays behind; readers fold exit.json in themselves
+        _say(f"epam-tui: cannot update {run_dir / RUN_JSON} ({exc.strerror or exc}); exit.json holds code {code}")
     return code
+
+
+def _say(line: str) -> None:
+    """One line to stderr (stdout.log), which may itself be on the full disk: never raises."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

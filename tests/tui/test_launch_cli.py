@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,10 +49,27 @@ def test_dry_run_without_gpu_says_cpu_plainly(tmp_path, no_gpus, capsys):
     assert "CUDA_VISIBLE_DEVICES='' python -m epam.train" in out
 
 
-def test_dry_run_mentions_what_preflight_would_refuse(tmp_path, no_gpus, capsys):
+def test_dry_run_exits_nonzero_when_preflight_would_refuse(tmp_path, no_gpus, capsys):
     cfg = make_config(tmp_path, ann_file=tmp_path / "missing.pkl")
-    assert cmd.main([str(cfg), "--dry-run", "--root", str(tmp_path / "wd")]) == 0
-    assert "pre-flight would refuse: data.ann_file" in capsys.readouterr().err
+    assert cmd.main([str(cfg), "--dry-run", "--root", str(tmp_path / "wd")]) == 2
+    err = capsys.readouterr().err
+    assert "pre-flight would refuse (data): data.ann_file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "wd").exists()
+
+
+def test_dry_run_refuses_a_work_dir_it_cannot_write(tmp_path, no_gpus, capsys, monkeypatch):
+    """The probe writes real bytes; its verdict is faked here (root writes through permission bits)."""
+    from epam_tui.core import preflight
+
+    real = preflight.probe_writable
+    monkeypatch.setattr(preflight, "probe_writable",
+                        lambda d, size=preflight.PROBE_BYTES: "Permission denied" if Path(d) == tmp_path / "ro"
+                        else real(d, size))
+    cfg = make_config(tmp_path)
+    (tmp_path / "ro").mkdir()
+    code = cmd.main([str(cfg), "--dry-run", "--root", str(tmp_path / "ro")])
+    err = capsys.readouterr().err
+    assert code == 2 and "pre-flight would refuse (work_dir):" in err and "not writable (Permission denied)" in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -121,10 +139,12 @@ def test_progress_lines_for_each_record_kind():
     assert cmd.progress_line({"something": 1}, status) is None
 
 
-def test_stop_and_restart_from_the_command_line(tmp_path, no_gpus, capsys):
+def test_stop_and_restart_from_the_command_line(tmp_path, no_gpus, capsys, monkeypatch):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("x: 1\n")
-    template = tmp_path / "fake.yaml"
+    (tmp_path / "configs" / "launch").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # a restart finds templates by name in ./configs/launch/ only
+    template = tmp_path / "configs" / "launch" / "fake.yaml"
     template.write_text(json.dumps({"name": "fake", "command": fake_command("--sleep", "30"),
                                     "source": "epam", "resume_args": ["--resume", "auto"]}))
     root = tmp_path / "wd"

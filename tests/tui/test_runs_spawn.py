@@ -133,7 +133,7 @@ def test_restart_resumes_a_failed_run(tmp_path):
     runs.spawn(plan)
     wait_for(_ended(plan.run_dir))
     assert json.loads((plan.run_dir / "fake_argv.json").read_text())["argv"].count("--resume") == 0
-    rec = runs.restart(plan.run_dir, CPU)
+    rec = runs.restart(plan.run_dir, CPU, entries=[lp.TRAIN_ENTRY, (str(FAKE_TRAINER),)])  # the stand-in: trusted here
     assert rec["argv"][-2:] == ["--resume", "auto"] and rec["restarts"] == 1
     assert rec["history"][0]["status"] == "finished"
     wait_for(_ended(plan.run_dir))
@@ -141,7 +141,7 @@ def test_restart_resumes_a_failed_run(tmp_path):
     assert seen[-2:] == ["--resume", "auto"] and runs.read_run(plan.run_dir)["status"] == "finished"
 
 
-def test_restart_refuses_live_runs_and_templates_without_resume(tmp_path):
+def test_restart_refuses_live_runs_and_templates_without_resume(tmp_path, monkeypatch):
     plan = _foreign(tmp_path, "--sleep", "30", name="live")
     runs.spawn(plan)
     wait_for(_ready(plan.run_dir))
@@ -152,6 +152,11 @@ def test_restart_refuses_live_runs_and_templates_without_resume(tmp_path):
     once = lp.make_plan("c", CPU, gpus="cpu", template=tmpl, root=str(tmp_path / "wd"), name="once")
     runs.spawn(once)
     wait_for(_ended(once.run_dir))
+    with pytest.raises(runs.RunError, match="'noresume', which is not in configs/launch/"):
+        runs.restart(once.run_dir, CPU)  # a template known only from run.json is not run again
+    (tmp_path / "configs" / "launch").mkdir(parents=True)
+    (tmp_path / "configs" / "launch" / "noresume.yaml").write_text(json.dumps(tmpl.to_dict()))
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(runs.RunError, match="no resume_args"):
         runs.restart(once.run_dir, CPU)
 
