@@ -25,6 +25,7 @@ CTLD_PID=/run/slurmctld.pid
 SLURMD_PID=/run/slurmd.pid
 MUNGE_PID=$MUNGE_RUN/munged.pid
 WAIT_S=${SLURM_LOCAL_WAIT_S:-60}
+CONF_CHANGED=0
 
 die() { echo "slurm_local.sh: $*" >&2; exit 1; }
 
@@ -40,7 +41,7 @@ need_packages() {
 
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-node_state() { sinfo -h -n localhost -o %T 2>/dev/null | head -n 1; }
+node_state() { sinfo -h -n localhost -o %T 2>/dev/null | head -n 1 || true; }
 
 write_conf() {
     if [ -e "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
@@ -80,7 +81,7 @@ MinJobAge=600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=$PARTITION Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
-    mv "$CONF.tmp" "$CONF"
+    if cmp -s "$CONF.tmp" "$CONF"; then rm -f "$CONF.tmp"; else mv "$CONF.tmp" "$CONF"; CONF_CHANGED=1; fi
 }
 
 start_munge() {
@@ -108,7 +109,11 @@ up() {
     need_packages
     write_conf
     start_munge
-    pid_alive "$CTLD_PID" || /usr/sbin/slurmctld || die "slurmctld did not start: see $LOGS/slurmctld.log"
+    if pid_alive "$CTLD_PID"; then
+        [ "$CONF_CHANGED" -eq 0 ] || scontrol reconfigure || die "scontrol reconfigure failed: see $LOGS/slurmctld.log"
+    else
+        /usr/sbin/slurmctld || die "slurmctld did not start: see $LOGS/slurmctld.log"
+    fi
     pid_alive "$SLURMD_PID" || /usr/sbin/slurmd -N localhost || die "slurmd did not start: see $LOGS/slurmd.log"
     local state="" resumed=0
     for _ in $(seq 1 "$WAIT_S"); do
