@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from epam_tui.core.procs import is_alive, tail_lines
+from epam_tui.core.rundir import read_events
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
@@ -85,17 +86,7 @@ class AlertTracker:
 
     def _load(self, path: Path) -> set[tuple[str, str]]:
         if path not in self.seen:
-            seen = set()
-            try:
-                for line in (path / "events.jsonl").read_text(encoding="utf-8").splitlines():
-                    try:
-                        rec = json.loads(line)
-                        seen.add((rec.get("kind"), rec.get("key")))
-                    except ValueError:
-                        continue
-            except OSError:
-                pass
-            self.seen[path] = seen
+            self.seen[path] = {(rec.get("kind"), rec.get("key")) for rec in read_events(path).records}
         return self.seen[path]
 
     def kinds(self, path: Path) -> set[str]:

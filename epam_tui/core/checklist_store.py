@@ -9,12 +9,15 @@ from typing import Any
 
 import yaml
 
+from epam import yamlsafe
+from epam_tui.core.tail import read_bounded
+
 
 def load_store(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "checklist.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yamlsafe.safe_load(read_bounded(path, 1 << 20).data.decode("utf-8"))  # regular files only, bounded
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):
         return {"items": {}}
     return data if isinstance(data, dict) else {"items": {}}
 

@@ -7,14 +7,24 @@ nothing is imported or executed, and a variable it cannot evaluate is left out. 
 turns ``optim_wrapper.optimizer.lr``, ``train_cfg.max_epochs`` and ``param_scheduler`` into the
 ``optimizer`` / ``scheduler`` / ``train`` sections that ``epam.schedule.expected_lr`` reads, so a run
 this program did not start gets the same expected-LR overlay and schedule check as ours.
+
+Evaluation is bounded as a whole, not per operation: one budget of ``MAX_NODES`` expression nodes for
+the file, every intermediate integer at most ``MAX_INT_BITS`` bits (checked before a power or product is
+computed), expressions at most ``MAX_DEPTH`` deep; the source is read as a regular file of at most
+``MAX_SOURCE`` bytes. A hostile config (``b = a ** 64; c = b ** 64``) loses those variables, never the
+process's time.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from pathlib import Path
 from typing import Any
+
+from epam.config_schema import MAX_EPOCHS
+from epam_tui.core.tail import read_bounded
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -22,63 +32,122 @@ _SUPPORTED = {"MultiStepLR", "CosineAnnealingLR", "LinearLR", "StepLR", "Constan
 MAX_SOURCE = 1 << 20  # a dumped config is a few KB
 
 
+MAX_NODES = 200_000  # expression nodes evaluated in one file, all statements together
+MAX_INT_BITS = 4096  # the largest integer any step may build (about 10**1233); a config needs < 64
+MAX_DEPTH = 100  # nesting of one expression
+
+
 class Unsupported(Exception):
-    """An expression outside the literal subset."""
+    """An expression outside the literal subset, or a number over ``MAX_INT_BITS``."""
 
 
-def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
+class OverBudget(Exception):
+    """The file needs more than ``MAX_NODES`` evaluation steps: reading stops there."""
+
+
+class _Budget:
+    """What evaluating one file may cost: every node counts against one total, every number is bounded,
+    so ``a = 10; b = a ** 64; c = b ** 64`` stops at ``c`` (its size is known before it is computed)."""
+
+    def __init__(self, nodes: int = MAX_NODES, bits: int = MAX_INT_BITS) -> None:
+        self.nodes, self.bits = nodes, bits
+
+    def step(self) -> None:
+        self.nodes -= 1
+        if self.nodes < 0:
+            raise OverBudget(f"more than {MAX_NODES:,} expression nodes")
+
+    def arith(self, op: type, left: int | float, right: int | float) -> int | float:
+        """``left op right`` when its result stays within the bit budget (estimated before computing)."""
+        if isinstance(left, int) and isinstance(right, int):
+            lb, rb = left.bit_length(), right.bit_length()
+            if op is ast.Pow and right > 0 and abs(left) > 1 and lb * right > self.bits:
+                raise Unsupported(f"{lb}-bit number to the power {right}: over {self.bits} bits")
+            if op is ast.Mult and lb + rb > self.bits + 1:
+                raise Unsupported(f"product over {self.bits} bits")
+        try:
+            result = _BINOPS[op](left, right)
+        except (ArithmeticError, ValueError) as exc:
+            raise Unsupported(str(exc)) from exc
+        if isinstance(result, int) and result.bit_length() > self.bits:
+            raise Unsupported(f"number over {self.bits} bits")
+        if not isinstance(result, (int, float)):  # (-8) ** 0.5 is complex
+            raise Unsupported(type(result).__name__)
+        return result
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _eval(node: ast.AST, env: dict[str, Any], budget: _Budget | None = None, depth: int = 0) -> Any:
+    budget = budget if budget is not None else _Budget()
+    budget.step()
+    if depth > MAX_DEPTH:
+        raise Unsupported(f"nested deeper than {MAX_DEPTH}")
+    sub = depth + 1
     if isinstance(node, ast.Constant):
+        if isinstance(node.value, int) and not isinstance(node.value, bool) and node.value.bit_length() > budget.bits:
+            raise Unsupported(f"number over {budget.bits} bits")
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_eval(e, env) for e in node.elts]
+        items = [_eval(e, env, budget, sub) for e in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise Unsupported("** in a dict display")
-        return {_eval(k, env): _eval(v, env) for k, v in zip(node.keys, node.values)}
+        return {_eval(k, env, budget, sub): _eval(v, env, budget, sub) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
         if any(kw.arg is None for kw in node.keywords):
             raise Unsupported("dict(**...)")
-        return {kw.arg: _eval(kw.value, env) for kw in node.keywords}
+        return {kw.arg: _eval(kw.value, env, budget, sub) for kw in node.keywords}
     if isinstance(node, ast.Name):
         if node.id in env:
             return env[node.id]
         raise Unsupported(f"name {node.id}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _eval(node.operand, env)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = _eval(node.operand, env, budget, sub)
+        if _number(value):
             return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left, right = _eval(node.left, env), _eval(node.right, env)
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
-            if isinstance(node.op, ast.Pow) and abs(right) > 64:
-                raise Unsupported("large power")
-            try:
-                return _BINOPS[type(node.op)](left, right)
-            except (ArithmeticError, ValueError) as exc:
-                raise Unsupported(str(exc)) from exc
+        left, right = _eval(node.left, env, budget, sub), _eval(node.right, env, budget, sub)
+        if _number(left) and _number(right):
+            return budget.arith(type(node.op), left, right)
     raise Unsupported(type(node).__name__)
 
 
 def read_py_config(path: str | Path) -> dict[str, Any]:
-    """The top-level variables of a dumped MMEngine config that are literals ({} when unreadable)."""
+    """The top-level variables of a dumped MMEngine config that are literals ({} when unreadable).
+    Evaluation has one budget for the whole file (``_Budget``): a variable over it is left out, and
+    once the file has used ``MAX_NODES`` steps the variables read so far are returned."""
     try:
-        source = Path(path).read_bytes()[:MAX_SOURCE].decode("utf-8", "replace")
+        source = read_bounded(path, MAX_SOURCE).data.decode("utf-8", "replace")  # regular files only
         tree = ast.parse(source)
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     env: dict[str, Any] = {}
+    budget = _Budget()
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             try:
-                env[stmt.targets[0].id] = _eval(stmt.value, env)
+                env[stmt.targets[0].id] = _eval(stmt.value, env, budget)
             except (Unsupported, RecursionError, TypeError):
                 env.pop(stmt.targets[0].id, None)
+            except OverBudget:
+                env.pop(stmt.targets[0].id, None)
+                break
     return env
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number as a float, else None (an int past float range is None, not an OverflowError)."""
+    if not _number(value):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _whole(value: Any) -> int:
@@ -120,7 +189,7 @@ def to_epam_config(mm: dict[str, Any]) -> dict | None:
         lr = _num(optimizer.get("lr"))
         epochs = (mm.get("train_cfg") or {}).get("max_epochs")
         scheds = mm.get("param_scheduler")
-        if lr is None or not isinstance(epochs, int) or epochs < 1 or scheds is None:
+        if lr is None or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS or scheds is None:
             return None
         scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
         if not scheds or not all(isinstance(s, dict) and s.get("by_epoch", True) for s in scheds):

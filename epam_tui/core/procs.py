@@ -7,6 +7,8 @@ from pathlib import Path
 
 import psutil
 
+from epam_tui.core.tail import read_bounded
+
 
 def is_alive(pid: int | None, create_time: float | None = None) -> bool:
     """True when ``pid`` runs and, if ``create_time`` is known, was created then (within 1 s):
@@ -57,13 +59,7 @@ class TreeSampler:
 
 
 def tail_lines(path: str | Path, n: int = 20, max_bytes: int = 65536) -> list[str]:
-    """The last ``n`` lines of a text file (decoding errors replaced; [] when missing)."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            data = fh.read()
-    except OSError:
-        return []
+    """The last ``n`` lines of a text file (decoding errors replaced; [] when missing or not a regular
+    file: a FIFO or ``/dev/zero`` is never read)."""
+    data = read_bounded(path, max_bytes, tail=True).data
     return list(deque(data.decode("utf-8", "replace").splitlines(), maxlen=n))

@@ -131,7 +131,7 @@ def first_problem(data: dict, fields: dict[str, Check]) -> str:
 
 
 COUNT = integer(0, 10**15)
-PID = integer(1, 2**31 - 1)
+PID = integer(0, 2**31 - 1)  # 0: not known (fixtures, a run not started yet)
 TIME = number(0.0, MAX_TIME)
 
 STATUS_FIELDS: dict[str, Check] = {
@@ -158,7 +158,6 @@ EXIT_FIELDS: dict[str, Check] = {
     "code": optional(integer(-(2**31), 2**31 - 1)), "ended": optional(TIME), "signal": optional(text()),
     "note": optional(text(100_000)),
 }
-EVENT_FIELDS: dict[str, Check] = {"time": TIME, "kind": text(64), "key": optional(text()), "message": optional(text(1 << 16))}
 
 
 def util_value(v: Any) -> str:
@@ -169,7 +168,11 @@ def util_value(v: Any) -> str:
     return pct(v)
 
 
+EVENT_FIELDS: dict[str, Check] = {"time": TIME, "kind": text(64), "key": optional(text()),
+                                  "message": optional(text(1 << 16)), "util": util_value}
+EVENT_REQUIRED = ("time", "kind")
 GPU_UTIL_FIELDS: dict[str, Check] = {"time": TIME, "util": util_value}
+GPU_UTIL_REQUIRED = ("time", "util")
 
 
 # ------------------------------------------------------------------------------ readers
@@ -221,8 +224,10 @@ class Records(NamedTuple):
     note: str  # why the file was skipped (not a regular file), "" otherwise
 
 
-def read_records(path: str | Path, fields: dict[str, Check], tail_bytes: int | None = None) -> Records:
-    """The valid records of a ``*.jsonl`` file (streamed, bounded lines); bad lines are counted."""
+def read_records(path: str | Path, fields: dict[str, Check], required: tuple[str, ...] = (),
+                 tail_bytes: int | None = None) -> Records:
+    """The valid records of a ``*.jsonl`` file (streamed, bounded lines): JSON objects with the
+    ``required`` keys whose known fields pass; the other lines are counted in ``bad``."""
     got = read_lines(path, tail_bytes=tail_bytes)
     out: list[dict] = []
     bad = got.skipped
@@ -234,7 +239,7 @@ def read_records(path: str | Path, fields: dict[str, Check], tail_bytes: int | N
         except (ValueError, RecursionError):
             bad += 1
             continue
-        if isinstance(rec, dict) and not first_problem(rec, fields):
+        if isinstance(rec, dict) and all(k in rec for k in required) and not first_problem(rec, fields):
             out.append(rec)
         else:
             bad += 1
@@ -242,8 +247,8 @@ def read_records(path: str | Path, fields: dict[str, Check], tail_bytes: int | N
 
 
 def read_events(run_dir: str | Path) -> Records:
-    return read_records(Path(run_dir) / EVENTS_JSONL, EVENT_FIELDS)
+    return read_records(Path(run_dir) / EVENTS_JSONL, EVENT_FIELDS, EVENT_REQUIRED)
 
 
 def read_gpu_util(run_dir: str | Path) -> Records:
-    return read_records(Path(run_dir) / GPU_UTIL_JSONL, GPU_UTIL_FIELDS)
+    return read_records(Path(run_dir) / GPU_UTIL_JSONL, GPU_UTIL_FIELDS, GPU_UTIL_REQUIRED)

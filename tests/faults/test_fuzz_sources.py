@@ -737,6 +737,229 @@ def test_regression_mm_long_line_quadratic() -> None:
     assert elapsed < 0.5, f"{elapsed:.2f} s for a 64 KB line"
 
 
+# ------------------------------------------------------------------------------ run-directory JSON files
+# (issue 19 item 1: one malformed status.json crashed `epam-tui status` and the monitor for every run)
+
+STATUS_INTS = {"epoch": (0, 100_000), "iter": (0, 10**15), "max_epochs": (0, 100_000),
+               "iters_per_epoch": (0, 10**12), "world_size": (0, 1 << 20), "pid": (0, 2**31 - 1)}
+STATUS_TIMES = ("create_time", "started", "updated")
+STATUS_TEXTS = ("host", "exit_reason", "device")
+FIXTURE_RUNS = Path(__file__).parents[1] / "tui" / "fixtures" / "runs"
+
+
+def status_value_ok(key: str, value) -> bool:
+    """The contract (docs/run_directory.md), written out independently of core/rundir.py."""
+    if key in STATUS_INTS:
+        lo, hi = STATUS_INTS[key]
+        return type(value) is int and lo <= value <= hi and (key != "pid" or value is not None)
+    if key in STATUS_TIMES:
+        return value is None or (type(value) in (int, float) and math.isfinite(value) and 0 <= value <= 1e11)
+    if key in STATUS_TEXTS:
+        return value is None or (isinstance(value, str) and len(value) <= 64)
+    if key == "state":
+        return value in ("running", "finished", "failed", "stopped")
+    if key == "best":
+        return value is None or (isinstance(value, dict) and all(
+            k not in value or ok for k, ok in (
+                ("metric", isinstance(value.get("metric"), str)),
+                ("value", type(value.get("value")) in (int, float) and math.isfinite(value.get("value"))
+                 and abs(value.get("value")) <= 1e300),
+                ("epoch", type(value.get("epoch")) is int and 0 <= value.get("epoch", -1) <= 100_000))))
+    return True
+
+
+ANY_VALUE = st.one_of(
+    st.integers(), st.integers(min_value=10**15, max_value=10**40), st.integers(max_value=-1),
+    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(), st.text(max_size=8),
+    st.sampled_from(["abc", "x", "y", "yesterday", "running", "finished", "cuda", "cpu", "1e999", ""]),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.sampled_from(["metric", "value", "epoch", "z"]),
+                                                         st.one_of(st.integers(), st.text(max_size=3)), max_size=3),
+)
+GOOD_STATUS = {"state": "running", "epoch": 1, "iter": 30, "max_epochs": 8, "iters_per_epoch": 50, "world_size": 1,
+               "pid": 0, "create_time": None, "host": "h", "started": 0.0, "updated": 0.0, "exit_reason": None,
+               "best": None}
+
+
+def _two_runs(root: Path, status_bytes: bytes, name: str = "status.json") -> tuple[Path, Path]:
+    import shutil
+
+    good = root / "good"
+    shutil.copytree(FIXTURE_RUNS / "demo-finished", good)
+    bad = root / "bad"
+    shutil.copytree(FIXTURE_RUNS / "demo-running", bad)
+    (bad / name).write_bytes(status_bytes)
+    return good, bad
+
+
+def _status_cli(root: Path) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from epam_tui.commands import status
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = status.main([str(root)])
+    return code, out.getvalue()
+
+
+def _check_two_runs(root: Path, good: Path, bad: Path, field: str | None, expect_bad: bool) -> None:
+    g, b = load_run(good), load_run(bad)
+    assert g.state == "finished" and g.problems == []
+    json.dumps([g.summary(), b.summary()])  # what `status --json` prints
+    if expect_bad:
+        assert b.state == "unreadable", (field, b.state, b.reason)
+        assert b.reason.startswith("unreadable status.json: " + (f"{field} " if field else "")), b.reason
+        assert len(b.reason) < 300
+    else:
+        assert b.state != "unreadable", (field, b.reason)
+    code, text = _status_cli(root)
+    rows = text.splitlines()
+    assert code == 0 and len(rows) == 3, text  # the header and one row per run, the bad one included
+    assert any(r.startswith("good") and " finished " in r for r in rows), text
+    bad_row = next(r for r in rows if r.startswith("bad"))
+    assert ("unreadable status.json" in bad_row) == expect_bad, bad_row
+
+
+@fuzz(120)
+@given(field=st.sampled_from(sorted(GOOD_STATUS) + ["device"]), value=ANY_VALUE)
+def test_status_json_field_variants(field: str, value) -> None:
+    """Any JSON value in any status.json field: the run is unreadable with the field named exactly when
+    the value breaks the contract; the other run and the status command are unaffected."""
+    CASES["status_field"] += 1
+    try:
+        raw = json.dumps({**GOOD_STATUS, field: value}).encode()
+    except ValueError:  # an int past Python's 4,300-digit str limit cannot even be written
+        assume(False)
+    with tempfile.TemporaryDirectory() as tmp:
+        good, bad = _two_runs(Path(tmp), raw)
+        _check_two_runs(Path(tmp), good, bad, field, not status_value_ok(field, value))
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b'{"state": "running", "pid": "abc"}', "pid"),
+    (b'{"state": "running", "epoch": "x"}', "epoch"),
+    (b'{"state": "running", "updated": "yesterday"}', "updated"),
+    (b'{"state": "running", "iters_per_epoch": "y"}', "iters_per_epoch"),
+    (b'{"state": "running", "max_epochs": 1e999}', "max_epochs"),
+    (b'{"state": "running", "epoch": NaN}', "epoch"),
+    (b'{"state": "running", "iter": 123456789012345678901234567890}', "iter"),
+    (b'{"state": "running", "epoch": ' + b"9" * 5000 + b"}", None),  # over Python's int digit limit
+    (b'["state", "running"]', None),
+    (b"NaN", None),
+    (b"[" * 200_000 + b"]" * 200_000, None),
+    (b"\xff\xfe{", None),
+    (b"", None),
+    (b'{"state": "running", "best": {"value": "x"}}', "best"),
+    (b'{"state": "zombie"}', "state"),
+])
+def test_status_json_issue_variants(tmp_path: Path, raw: bytes, field: str | None) -> None:
+    """The variants the issue reproduced, and whole-file breakage (a list, NaN, deep nesting, bad UTF-8)."""
+    good, bad = _two_runs(tmp_path, raw)
+    _check_two_runs(tmp_path, good, bad, field, True)
+
+
+def test_status_json_reason_names_the_field(tmp_path: Path) -> None:
+    good, bad = _two_runs(tmp_path, b'{"state": "running", "pid": "abc"}')
+    assert load_run(bad).reason == "unreadable status.json: pid must be an integer (got 'abc')"
+
+
+@pytest.mark.parametrize("name, raw, says", [
+    ("run.json", b'{"pid": "abc", "name": "x"}', "unreadable run.json: pid must be an integer"),
+    ("run.json", b'{"gpus": [{"index": "0"}]}', "unreadable run.json: gpus[0] index must be an integer"),
+    ("run.json", b'{"gpus": "0,1"}', "unreadable run.json: gpus must be a list"),
+    ("run.json", b'{"name": ["a"]}', "unreadable run.json: name must be a string"),
+    ("run.json", b"[1, 2]", "unreadable run.json: must be a JSON object"),
+    ("exit.json", b'{"code": "x"}', "unreadable exit.json: code must be an integer"),
+    ("exit.json", b'{"code": 0, "ended": "later"}', "unreadable exit.json: ended must be a finite number"),
+])
+def test_run_and_exit_json_variants(tmp_path: Path, name: str, raw: bytes, says: str) -> None:
+    good, bad = _two_runs(tmp_path, raw, name)
+    b = load_run(bad)
+    assert b.state == "unreadable" and b.reason.startswith(says), b.reason
+    assert load_run(good).state == "finished"
+    code, text = _status_cli(tmp_path)
+    assert code == 0 and len(text.splitlines()) == 3 and says in text
+
+
+@fuzz(60)
+@given(lines=st.lists(st.one_of(
+    st.builds(lambda t, u: json.dumps({"time": t, "util": u}),
+              st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.none()),
+              st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.lists(st.floats(allow_nan=True), max_size=3),
+                        st.text(max_size=3), st.booleans())),
+    st.builds(lambda k, m: json.dumps({"time": 1.0, "kind": k, "key": "1", "message": m}),
+              st.one_of(st.text(max_size=5), st.integers(), st.none()), st.one_of(st.text(max_size=5), st.integers())),
+    st.text(max_size=20), st.just("[1, 2]"), st.just("NaN")), max_size=12))
+def test_jsonl_run_files_keep_only_valid_records(lines: list[str]) -> None:
+    """gpu_util.jsonl and events.jsonl: records with a bad field are dropped and counted, never raised;
+    the alert tracker and the RunData events read the same file."""
+    from epam_tui.core import rundir
+    from epam_tui.core.alerts import AlertTracker
+
+    CASES["jsonl_records"] += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        text = "\n".join(lines) + "\n"
+        (d / "gpu_util.jsonl").write_text(text)
+        (d / "events.jsonl").write_text(text)
+        for got, required in ((rundir.read_gpu_util(d), ("time", "util")), (rundir.read_events(d), ("time", "kind"))):
+            assert got.bad + len(got.records) == sum(1 for line in lines for part in line.split("\n") if part.strip())
+            for rec in got.records:
+                assert all(k in rec for k in required), rec
+                for key, value in rec.items():
+                    if key == "time":
+                        assert type(value) in (int, float) and math.isfinite(value)
+                    if key == "kind":
+                        assert isinstance(value, str)
+                    if key == "util":
+                        vals = value if isinstance(value, list) else [value]
+                        assert vals and all(type(v) in (int, float) and 0 <= v <= 100 for v in vals)
+        AlertTracker()._load(d)  # the tracker reads events.jsonl the same way
+
+
+def test_watcher_survives_its_directory_vanishing(tmp_path: Path) -> None:
+    import shutil
+
+    good, bad = _two_runs(tmp_path, json.dumps(GOOD_STATUS).encode())
+    watcher = RunWatcher(bad)
+    watcher.poll()
+    shutil.rmtree(bad)
+    watcher.poll()  # sources listed, then gone: no exception
+    assert watcher.data.state in ("unreadable", "unknown")
+
+
+async def test_monitor_stays_up_with_one_bad_run(tmp_path: Path) -> None:
+    """The Textual monitor with a malformed status.json among good runs: every run has its row, the bad
+    one says unreadable, and the app keeps polling (it died with WorkerFailed before)."""
+    import shutil
+
+    from textual.widgets import DataTable
+
+    from epam_tui.core.gpus import FakeBackend, scripted_gpus
+    from epam_tui.ui.app import EpamTuiApp
+
+    root = tmp_path / "work_dirs"
+    shutil.copytree(FIXTURE_RUNS, root)
+    bad = root / "zz-bad"
+    shutil.copytree(FIXTURE_RUNS / "demo-running", bad)
+    (bad / "status.json").write_text('{"state": "running", "pid": "abc", "epoch": "x", "updated": "yesterday"}')
+    app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(1.0)
+        table = app.monitor.query_one("#runs", DataTable)
+        for _ in range(40):
+            if table.row_count == 3:
+                break
+            await pilot.pause(0.2)
+        assert table.row_count == 3
+        states = [str(table.get_cell_at((i, table.get_column_index("state")))) for i in range(3)]
+        assert sum("unreadable" in s for s in states) == 1, states
+        app.monitor.poll_runs()  # another poll round: still up
+        await pilot.pause(0.5)
+        assert app.is_running and table.row_count == 3
+
+
 def test_zz_case_counts() -> None:
     """Prints how many generated cases each property ran in this session (run with -s to see it)."""
     print("\nfuzz cases run: " + ", ".join(f"{k}={v}" for k, v in sorted(CASES.items())) + f" (total {sum(CASES.values())})")
