@@ -106,3 +106,55 @@ def test_foreign_work_dir_gets_the_schedule_and_the_check(tmp_path: Path) -> Non
     assert check_lr_schedule(run.config, train["step"], train["lr"], ipe).verdict == "pass"
     wrong = train["lr"] * 1.05
     assert check_lr_schedule(run.config, train["step"], wrong, ipe).verdict == "fail"
+
+
+# ------------------------------------------------------------------ hostile dumped configs (issue 19)
+
+
+def _read(tmp_path: Path, source: str) -> dict:
+    path = tmp_path / "hostile.py"
+    path.write_text(source)
+    return mmconfig.read_py_config(path)
+
+
+def test_chained_powers_are_bounded_as_a_whole(tmp_path: Path) -> None:
+    """Each power is <= 64, but the chain builds 10**(64**5): the size budget refuses the step that
+    would pass MAX_INT_BITS before computing it; later variables are still read."""
+    env = _read(tmp_path, "a = 10\nb = a ** 64\nc = b ** 64\nd = c ** 64\ne = d ** 64\nf = e ** 64\nafter = 0.1\n")
+    assert env["a"] == 10 and env["b"] == 10 ** 64 and env["after"] == 0.1
+    assert not {"c", "d", "e", "f"} & set(env)
+
+
+def test_chained_products_are_bounded(tmp_path: Path) -> None:
+    lines = ["a0 = 2"] + [f"a{i} = a{i - 1} * a{i - 1}" for i in range(1, 40)] + ["after = 1"]
+    env = _read(tmp_path, "\n".join(lines) + "\n")
+    assert env["a5"] == 2 ** 32 and env["after"] == 1
+    assert "a13" not in env and "a39" not in env  # 2**4096 and beyond
+    assert all(v.bit_length() <= mmconfig.MAX_INT_BITS for v in env.values())
+
+
+def test_one_budget_for_the_whole_file(tmp_path: Path) -> None:
+    """Cheap statements add up: evaluation stops once the file has used MAX_NODES steps."""
+    per = 1000
+    count = mmconfig.MAX_NODES // per + 20
+    env = _read(tmp_path, "".join(f"x{i} = [{', '.join(['1'] * per)}]\n" for i in range(count)))
+    assert "x0" in env and f"x{count - 1}" not in env
+    assert len(env) <= mmconfig.MAX_NODES // per
+
+
+def test_odd_arithmetic_is_left_out(tmp_path: Path) -> None:
+    env = _read(tmp_path, "c = (-8) ** 0.5\nw = 2 ** -(10 ** 1000)\nv = 1.5 ** 10 ** 1000\nz = 1 / 0\nok = 3\n")
+    assert env == {"ok": 3}
+
+
+@pytest.mark.parametrize("assign", ["lr=1e999", "lr=float('nan')", "lr=1e308 * 10"])
+def test_non_finite_lr_gives_no_overlay(tmp_path: Path, assign: str) -> None:
+    path = tmp_path / "cfg.py"
+    path.write_text(POSEC3D.replace("lr=base_lr", assign))
+    assert mmconfig.to_epam_config(mmconfig.read_py_config(path)) is None
+
+
+def test_absurd_epochs_give_no_overlay(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.py"
+    path.write_text(POSEC3D.replace("max_epochs=24", "max_epochs=10**29"))
+    assert mmconfig.to_epam_config(mmconfig.read_py_config(path)) is None
