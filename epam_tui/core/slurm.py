@@ -201,21 +201,29 @@ def cancel(job_id: str) -> None:
 # a Slurm run's directory
 
 
-_CACHE: dict[str, tuple[float, JobState]] = {}
+_CACHE: dict[str, tuple[float, JobState | SlurmError]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def cached_state(job_id: str, max_age: float = CACHE_S) -> JobState:
-    """``job_state`` at most once per ``max_age`` seconds per job (ended states for good)."""
+    """``job_state`` at most once per ``max_age`` seconds per job (ended states for good; a failure is
+    kept as long, so a controller that is down is not asked on every poll)."""
     job_id = str(job_id)
     now = time.monotonic()
     with _CACHE_LOCK:
         hit = _CACHE.get(job_id)
-    if hit is not None and (hit[1].terminal or now - hit[0] < max_age):
+    if hit is not None and ((isinstance(hit[1], JobState) and hit[1].terminal) or now - hit[0] < max_age):
+        if isinstance(hit[1], SlurmError):
+            raise hit[1]
         return hit[1]
-    state = job_state(job_id)
+    try:
+        state: JobState | SlurmError = job_state(job_id)
+    except SlurmError as exc:
+        state = exc
     with _CACHE_LOCK:
         _CACHE[job_id] = (now, state)
+    if isinstance(state, SlurmError):
+        raise state
     return state
 
 

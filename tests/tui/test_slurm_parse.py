@@ -102,3 +102,27 @@ def test_missing_command_is_one_line_error(tmp_path):
         slurm.submit(tmp_path / "job.sbatch", sbatch=str(tmp_path / "no-sbatch"))
     assert "not found" in str(err.value) and "\n" not in str(err.value)
 
+
+
+def test_refresh_run_without_slurm_commands_keeps_the_status_and_says_why(tmp_path, monkeypatch):
+    import json
+
+    from epam_tui.core import registry
+
+    rec = {"name": "sl", "status": "queued", "pid": None, "slurm": {"job_id": "987001", "partition": "debug"}}
+    (tmp_path / "run.json").write_text(json.dumps(rec))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a laptop without Slurm looking at a copied run dir
+    got = slurm.refresh_run(tmp_path)
+    assert got["status"] == "queued" and "squeue not found" in got["slurm"]["error"]
+    assert json.loads((tmp_path / "run.json").read_text())["slurm"]["error"] == got["slurm"]["error"]
+    assert not (tmp_path / "exit.json").exists()
+    assert registry.load_run(tmp_path).state == "queued"
+
+
+def test_refresh_run_leaves_a_local_run_alone(tmp_path):
+    import json
+
+    (tmp_path / "run.json").write_text(json.dumps({"name": "local", "status": "running", "pid": 1}))
+    before = (tmp_path / "run.json").read_text()
+    assert slurm.refresh_run(tmp_path)["status"] == "running"
+    assert (tmp_path / "run.json").read_text() == before
