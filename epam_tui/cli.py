@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "checklist": ("epam_tui.commands.checklist", "print the checklist verdicts of a run (--json)"),
     "report": ("epam_tui.commands.report", "write a Markdown report with PNG charts"),
     "compare": ("epam_tui.commands.compare", "print the comparison table of two or more runs"),
+    "diagnose": ("epam_tui.commands.diagnose", "print a run's diagnoses and remedies (--json)"),
     "serve": ("epam_tui.commands.serve", "serve the monitor to a web browser (127.0.0.1:8000)"),
 }
 

@@ -1,5 +1,8 @@
 """`epam-tui checklist RUN [--json] [--target 0.9] [--verify]`: the checklist verdicts; exit 1 if any fails.
 
+``--json`` prints ``{"run", "kind", "state", "reason", "device", "config", "table", "items"}``: the run's
+state, where it trains, where its config was read, the seed's table row (``compare.run_row``: train and
+val accuracy, gap, convergence epoch, ...) and every item (``CheckResult.to_dict``, with ``values``).
 ``--verify`` first runs ``epam verify`` on the run's config (in a subprocess) and records the result
 in the run's ``checklist.yaml``."""
 
@@ -10,9 +13,12 @@ import json
 import sys
 from pathlib import Path
 
+from epam_tui.core.compare import cell
 from epam_tui.core.registry import detect_kind
 
 MARK = {"pass": "PASS", "fail": "FAIL", "pending": "....", "unknown": " ?? "}
+TABLE = (("train acc", "final_train"), ("val acc", "final_val"), ("gap", "gap"), ("best val", "best_val"),
+         ("convergence epoch", "convergence"))
 PHASES = (("before", "Before training"), ("during", "During training"), ("after", "After training"))
 
 
@@ -38,11 +44,22 @@ def main(argv: list[str]) -> int:
             return 2
         print(f"running epam verify {config} ...", file=sys.stderr)
         record(args.run, "verify", run_verify(config))
+    from epam_tui.core.compare import run_row
+    from epam_tui.core.registry import load_run
+    from epam_tui.core.runfacts import run_config
+
     results = evaluate(args.run, args.target)
+    run = load_run(args.run)
+    for note in run.notes:  # files not read: a FIFO, a device, an oversized config
+        print(f"epam-tui checklist: note: {note}", file=sys.stderr)
+    row = run_row(run)
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=1))
+        print(json.dumps({"run": str(run.path), "kind": run.kind, "state": run.state, "reason": run.reason,
+                          "device": run.device, "config": run_config(run).origin, "table": row,
+                          "items": [r.to_dict() for r in results]}, indent=1, default=str))
     else:
-        print(f"checklist for {args.run}")
+        print(f"checklist for {args.run} ({run.kind} run, {run.state}{', ' + run.reason if run.reason else ''})")
+        print("  " + "; ".join(f"{name} {cell(key, row.get(key))}" for name, key in TABLE))
         for phase, title in PHASES:
             print(f"\n{title}")
             for r in (r for r in results if r.phase == phase):

@@ -2,14 +2,23 @@
 
 Each item has an automatic verdict (pass / fail / pending / unknown) with its evidence and, where it
 points at a place, the step or epoch. Manual ticks and notes (``checklist_store``) override
-"unknown"/"pending" and are shown next to the automatic verdict.
+"unknown"/"pending" and are shown next to the automatic verdict. The before-training items live in
+``checks_before``; every item reads the run's config from one source (``runfacts.run_config``: the
+run's own resolved ``config.yaml``, or an MMEngine dump).
 
 Definitions used:
 - loss jump: a step-to-step change larger than ``k`` (6) robust deviations (1.4826 x MAD, floored by the
   scaled mean absolute deviation when the MAD is 0) of the changes in the preceding window (50 records); the trend is the least-squares slope of log(loss) against step;
 - LR follows the schedule: every logged lr within 1% of ``epam.schedule.expected_lr`` at its step;
-- val accuracy improving: every epoch-to-epoch drop of val top-1 is listed;
-- train-val gap: last epoch's mean train top-1 minus its val top-1, in points (< 3 passes);
+- val accuracy improving (with noise tolerance): a drop counts when val top-1 falls more than T points
+  below the best so far, T = 3 x the epoch noise (robust std of each epoch's deviation from the mean of
+  its neighbours), clipped to [1, 5] points. FAIL when the last W epochs (W = max(3, 10% of the epochs)) all lie more than T below
+  the peak of the 3-epoch mean (peaked and falling), or when after more than W epochs the best is not T
+  above the first epoch (no improvement); isolated drops beyond T that recover are listed, not failed;
+- train accuracy of an epoch: our ``train/top1`` epoch record, else the mean of the epoch's logged
+  ``top1_acc`` windows (MMEngine/MMAction2, official EPAM logs);
+- train-val gap: the last epoch with both accuracies, train minus val, in points (< 3 passes);
+- convergence epoch: the first epoch whose val top-1 is within 0.5 point of the best;
 - best checkpoint: a checkpoint file exists for the epoch with the highest val top-1.
 """
 
@@ -19,39 +28,22 @@ import json
 import math
 import os
 import re
-import shutil
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from epam_tui.core.check_result import FAIL, PASS, PENDING, UNKNOWN, CheckResult
+from epam_tui.core.checks_before import (check_config, check_data, check_gpus, check_verify, check_workdir, rgb_present,
+                                         sample_entries)
 from epam_tui.core.registry import RunData, load_run
+from epam_tui.core.tail import read_lines
+from epam_tui.core.runfacts import EpochAccuracy, convergence_epoch, epoch_accuracy, run_config
 
-PASS, FAIL, PENDING, UNKNOWN = "pass", "fail", "pending", "unknown"
+__all__ = ["PASS", "FAIL", "PENDING", "UNKNOWN", "CheckResult", "check_config", "check_data", "check_gpus",
+           "check_verify", "check_workdir", "rgb_present", "sample_entries", "evaluate"]
+
 CKPT_EPOCH = re.compile(r"(?:^|_)epoch_(\d+)\.pth$")
-
-
-@dataclass
-class CheckResult:
-    id: str
-    phase: str  # before | during | after
-    title: str
-    verdict: str
-    evidence: str
-    where: dict | None = None
-    manual: dict | None = field(default=None)
-
-    @property
-    def effective(self) -> str:
-        """The verdict a reader acts on: a manual tick settles unknown/pending."""
-        if self.manual and self.manual.get("tick") and self.verdict in (UNKNOWN, PENDING):
-            return PASS
-        return self.verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "effective": self.effective}
-
 
 # ------------------------------------------------------------------------------ pure rules
 
@@ -130,36 +122,107 @@ def check_lr_schedule(cfg: dict | None, steps: np.ndarray, lrs: np.ndarray, iter
     return CheckResult("lr_schedule", "during", title, PASS, evidence)
 
 
+VAL_TOL_POINTS = (1.0, 5.0)  # the drop tolerance's floor and ceiling, in points
+VAL_SMOOTH = 3  # epochs in the mean whose peak a falling run is measured against
+
+
+def val_tolerance(acc: np.ndarray) -> float:
+    """T in points: 3 x the epoch noise of val top-1, clipped to [1, 5]. The noise is the robust std
+    (1.4826 x MAD / sqrt(1.5)) of each epoch's deviation from the mean of its two neighbours, which a
+    steady rise or fall does not inflate (unlike the spread of the epoch-to-epoch changes)."""
+    y = 100 * np.asarray(acc, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 5:
+        return VAL_TOL_POINTS[0]
+    r = y[1:-1] - (y[:-2] + y[2:]) / 2
+    noise = 1.4826 * float(np.median(np.abs(r - np.median(r)))) / math.sqrt(1.5)
+    return float(np.clip(3 * noise, *VAL_TOL_POINTS))
+
+
 def check_val_improving(epochs: np.ndarray, acc: np.ndarray) -> CheckResult:
-    title = "val accuracy improving each epoch"
-    if len(acc) < 2:
-        return CheckResult("val_improving", "during", title, PENDING, f"{len(acc)} validation(s) so far")
-    drops = [(int(epochs[i]), acc[i - 1], acc[i]) for i in range(1, len(acc)) if acc[i] < acc[i - 1]]
+    """Val top-1 keeps rising, judged with noise tolerance (the rule is in the module docstring and
+    in the evidence)."""
+    title = "val accuracy improving (noise-tolerant)"
+    epochs, pts = np.asarray(epochs), 100 * np.asarray(acc, dtype=float)
+    n = len(pts)
+    if n < 2:
+        return CheckResult("val_improving", "during", title, PENDING, f"{n} validation(s) so far")
+    tol = val_tolerance(acc)
+    window = max(3, math.ceil(0.1 * n))
+    rule = (f"rule: a drop counts when val top-1 is more than {tol:.1f} pt below the best so far (3x the "
+            f"epoch noise, 1-5 pt); fails when the last {window} epochs all are below the peak of the "
+            f"{VAL_SMOOTH}-epoch mean, or the best never rose {tol:.1f} pt above the first epoch")
+    best_so_far = np.fmax.accumulate(pts)
+    best_i = int(np.nanargmax(pts))
+    advanced = [i for i in range(1, n) if best_so_far[i] > best_so_far[i - 1]]
+    last_adv = int(epochs[advanced[-1]]) if advanced else int(epochs[0])
+    dips = int(np.sum(pts[1:] < pts[:-1]))
+    drops = [i for i in range(1, n) if pts[i] < best_so_far[i - 1] - tol]
+    smooth = np.array([np.nanmean(pts[max(0, i - VAL_SMOOTH + 1):i + 1]) for i in range(n)])
+    peak_i = int(np.nanargmax(smooth))
+    peak = float(smooth[peak_i])
+    values = {"tolerance_points": round(tol, 3), "window": window, "best": float(pts[best_i]) / 100,
+              "best_epoch": int(epochs[best_i]), "last_advance_epoch": last_adv, "dips": dips,
+              "drops_beyond_tolerance": len(drops)}
+    tail = pts[-window:]
+    if n > window and peak_i < n - window and np.all(tail < peak - tol):
+        first = int(epochs[n - window])
+        return CheckResult("val_improving", "during", title, FAIL,
+                           f"peaked at {peak:.1f}% ({VAL_SMOOTH}-epoch mean to epoch {int(epochs[peak_i])}) and "
+                           f"fell: the last {window} epochs ({', '.join(f'{v:.1f}' for v in tail)}) are all more than "
+                           f"{tol:.1f} pt below; {rule}", {"epoch": first}, values=values)
+    if n > window and pts[0] < 99.0 and best_so_far[-1] < pts[0] + tol:
+        return CheckResult("val_improving", "during", title, FAIL,
+                           f"no improvement: best {best_so_far[-1]:.1f}% vs {pts[0]:.1f}% at epoch {int(epochs[0])} "
+                           f"after {n} epochs; {rule}", {"epoch": int(epochs[-1])}, values=values)
+    flagged = ""
     if drops:
-        text = "; ".join(f"epoch {e}: {100 * a:.1f} -> {100 * b:.1f}" for e, a, b in drops[:5])
-        return CheckResult("val_improving", "during", title, FAIL, f"{len(drops)} drop(s): {text}", {"epoch": drops[0][0]})
-    return CheckResult("val_improving", "during", title, PASS, f"non-decreasing over {len(acc)} epochs")
+        text = "; ".join(f"epoch {int(epochs[i])}: {best_so_far[i - 1]:.1f} -> {pts[i]:.1f}" for i in drops[:3])
+        flagged = f"; {len(drops)} drop(s) beyond the tolerance, recovered or too short to count: {text}"
+    return CheckResult("val_improving", "during", title, PASS,
+                       f"best {pts[best_i]:.1f}% at epoch {int(epochs[best_i])}, best so far last advanced at epoch "
+                       f"{last_adv}; {dips} dip(s) of {n - 1} epoch-to-epoch changes, {len(drops)} beyond "
+                       f"{tol:.1f} pt{flagged}; {rule}", {"epoch": int(epochs[drops[0]])} if drops else None,
+                       values=values)
 
 
-def check_target(acc: np.ndarray, target: float, finished: bool) -> CheckResult:
+def check_target(acc: np.ndarray, target: float, finished: bool, epochs: np.ndarray | None = None) -> CheckResult:
+    """Best val top-1 against the target; the evidence names the best epoch and the convergence epoch."""
     title = f"val top-1 reached the target ({100 * target:.0f}%)"
     if len(acc) == 0:
         return CheckResult("target", "after", title, PENDING, "no validation yet")
-    best = float(np.nanmax(acc))
+    epochs = np.arange(1, len(acc) + 1) if epochs is None else np.asarray(epochs)
+    best_i = int(np.nanargmax(acc))
+    best = float(acc[best_i])
+    conv = convergence_epoch(epochs, acc)
+    values = {"best_val": best, "best_epoch": int(epochs[best_i]), "final_val": float(acc[-1]),
+              "convergence_epoch": conv}
+    text = (f"best val top-1 {100 * best:.1f}% at epoch {int(epochs[best_i])}; convergence epoch {conv} "
+            f"(first within 0.5 pt of the best)")
     if best >= target:
-        return CheckResult("target", "after", title, PASS, f"best val top-1 {100 * best:.1f}%")
+        return CheckResult("target", "after", title, PASS, text, values=values)
     if finished:
-        return CheckResult("target", "after", title, FAIL, f"best val top-1 {100 * best:.1f}% (run ended)")
-    return CheckResult("target", "after", title, PENDING, f"best val top-1 {100 * best:.1f}% so far")
+        return CheckResult("target", "after", title, FAIL, text + " (run ended)", values=values)
+    return CheckResult("target", "after", title, PENDING, text + " so far", values=values)
 
 
-def check_gap(train_acc: float | None, val_acc: float | None, limit_points: float = 3.0) -> CheckResult:
+def check_gap(train_acc: float | None, val_acc: float | None, limit_points: float = 3.0,
+              epoch: int | None = None, source: str = "") -> CheckResult:
+    """Train minus val top-1 in points at one epoch (the last with both); ``source`` says where the
+    train accuracy came from."""
     title = f"train-val gap below {limit_points:g} points"
     if train_acc is None or val_acc is None:
-        return CheckResult("gap", "after", title, PENDING, "needs an epoch with both train and val accuracy")
+        return CheckResult("gap", "after", title, PENDING,
+                           "needs an epoch with both train and val accuracy (train: a train/top1 epoch record or "
+                           "logged top1_acc)")
     gap = 100 * (train_acc - val_acc)
     verdict = PASS if gap < limit_points else FAIL
-    return CheckResult("gap", "after", title, verdict, f"train {100 * train_acc:.1f}% vs val {100 * val_acc:.1f}%: gap {gap:+.1f} points")
+    at = f"epoch {epoch}: " if epoch is not None else ""
+    how = f" ({source})" if source else ""
+    return CheckResult("gap", "after", title, verdict,
+                       f"{at}train {100 * train_acc:.1f}%{how} vs val {100 * val_acc:.1f}%: gap {gap:+.1f} points",
+                       {"epoch": epoch} if epoch is not None else None,
+                       values={"epoch": epoch, "train_acc": train_acc, "val_acc": val_acc, "gap_points": round(gap, 3)})
 
 
 LOG_SAVED = re.compile(r"Saving checkpoint at (\d+) epochs")
@@ -267,7 +330,7 @@ def util_samples(run_dir: Path) -> list[float]:
     out: list[float] = []
     for name in ("gpu_util.jsonl", "events.jsonl"):
         try:
-            lines = (run_dir / name).read_text(encoding="utf-8").splitlines()
+            lines = read_lines(run_dir / name).lines  # regular files only, streamed (core/tail.py)
         except OSError:
             continue
         for line in lines:
@@ -330,120 +393,14 @@ def check_reproducible(run: RunData, rerun: RunData | None, tol_points: float = 
                        f"final val top-1 {100 * fa:.2f}% vs rerun {100 * fb:.2f}%; last-epoch loss {loss_a:.4f} vs {loss_b:.4f}")
 
 
-# ------------------------------------------------------------------------------ before training
-
-
-def check_config(cfg_path: Path) -> tuple[CheckResult, dict | None]:
-    title = "config exists and validates"
-    from epam.config import ConfigError, load_config
-
-    if not cfg_path.exists():
-        return CheckResult("config", "before", title, FAIL, f"{cfg_path} not found"), None
-    try:
-        cfg = load_config(cfg_path)
-    except ConfigError as exc:
-        return CheckResult("config", "before", title, FAIL, "; ".join(exc.problems[:3])), None
-    return CheckResult("config", "before", title, PASS, f"{cfg_path} is valid"), cfg
-
-
-def sample_entries(ann_file: Path, n: int = 5) -> tuple[list[str] | None, str]:
-    """The first ``n`` ``frame_dir`` names of the annotation pickle, parsed with the restricted
-    unpickler of ``epam.data.safe_pickle`` (torch-free); (None, why) when it cannot be read."""
-    try:
-        from epam.data.safe_pickle import safe_load
-    except ImportError as exc:
-        return None, f"annotation not parsed ({exc}); existence checked only"
-    try:
-        data = safe_load(ann_file)
-    except Exception as exc:  # noqa: BLE001 - DataError or a foreign file: one line
-        return None, f"annotation unreadable: {str(exc).splitlines()[0]}"
-    entries = data.get("annotations") if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        return None, "annotation has no list of entries"
-    return [str(e.get("frame_dir")) for e in entries[:n] if isinstance(e, dict)], f"{len(entries)} entries"
-
-
-def rgb_present(video_root: Path, frame_dir: str, rgb_source: str = "video") -> bool:
-    """Whether the video file (or frame folder) of ``frame_dir`` exists, with the trainer's naming."""
-    from epam.data.video import FRAME_PATTERN, rgb_candidates
-
-    return any(p.is_file() or (p.is_dir() and (p / FRAME_PATTERN.format(1)).is_file())
-               for p in rgb_candidates(video_root, frame_dir, rgb_source))
-
-
-def check_data(cfg: dict | None, base: Path | None = None, sample: int = 5) -> CheckResult:
-    """ann_file and video_root exist, and the RGB of the first ``sample`` entries is present."""
-    title = "data paths exist (and a sample of entries is readable)"
-    if not cfg:
-        return CheckResult("data", "before", title, UNKNOWN, "no valid config")
-    d = cfg["data"]
-    ann, root = (Path(os.path.expanduser(d[k])) for k in ("ann_file", "video_root"))
-    if base is not None:
-        ann, root = base / ann, base / root
-    missing = [str(p) for p in (ann, root) if not p.exists()]
-    if missing:
-        return CheckResult("data", "before", title, FAIL, f"missing: {', '.join(missing)}")
-    names, info = sample_entries(ann, sample)
-    if names is None:
-        return CheckResult("data", "before", title, UNKNOWN, f"{ann} and {root} exist; {info}")
-    try:
-        absent = [n for n in names if not rgb_present(root, n, d.get("rgb_source", "video"))]
-    except ImportError as exc:
-        return CheckResult("data", "before", title, UNKNOWN, f"{ann} ({info}) and {root} exist; RGB not checked ({exc})")
-    if absent:
-        return CheckResult("data", "before", title, FAIL,
-                           f"{len(absent)} of the first {len(names)} entries have no RGB in {root}: {', '.join(absent[:3])}")
-    return CheckResult("data", "before", title, PASS, f"{ann} ({info}); RGB of the first {len(names)} present in {root}")
-
-
-def check_workdir(run_dir: Path) -> CheckResult:
-    title = "work dir writable"
-    ok = os.access(run_dir if run_dir.exists() else run_dir.parent, os.W_OK)
-    free = shutil.disk_usage(run_dir if run_dir.exists() else run_dir.parent).free / 2**30
-    return CheckResult("workdir", "before", title, PASS if ok else FAIL, f"{run_dir} ({free:.1f} GiB free)")
-
-
-def check_gpus(run: RunData, cfg: dict | None = None, backend: Any = None) -> CheckResult:
-    """The run's recorded GPUs (run.json) are present now; without a launch record, enough GPUs are
-    visible for the config's ``train.gpus``. NVML through ``epam_tui.core.gpus``; 'unknown' without it."""
-    title = "GPUs available (the selected ones exist)"
-    gpus = (run.run or {}).get("gpus") or []
-    if not gpus and (run.run or {}).get("nproc"):
-        return CheckResult("gpus", "before", title, PASS, f"CPU run ({run.run['nproc']} process(es))")
-    try:
-        from epam_tui.core.gpus import GpuSampler
-    except ImportError as exc:
-        return CheckResult("gpus", "before", title, UNKNOWN, f"cannot check: {exc}")
-    snap = GpuSampler(backend).sample()
-    if snap.error:
-        return CheckResult("gpus", "before", title, UNKNOWN, f"cannot check now: {snap.error}")
-    if not gpus:
-        want = int(((cfg or {}).get("train") or {}).get("gpus") or 1)
-        have = len(snap.devices)
-        free = ", ".join(f"{g.index}: {(g.memory_total - g.memory_used) / 2**30:.0f} GiB free" for g in snap.devices)
-        return CheckResult("gpus", "before", title, PASS if have >= want else FAIL,
-                           f"no launch record; {have} GPU(s) visible ({free or 'none'}), the config asks for {want}")
-    present = {g.uuid: g for g in snap.devices}
-    gone = [g for g in gpus if g.get("uuid") not in present]
-    if gone:
-        return CheckResult("gpus", "before", title, FAIL, f"not present now: {', '.join(str(g.get('index')) for g in gone)}")
-    return CheckResult("gpus", "before", title, PASS, f"GPUs {', '.join(str(g.get('index')) for g in gpus)} present")
-
-
-def check_verify(record: dict | None) -> CheckResult:
-    title = "interface check `epam verify` passed"
-    if not record:
-        return CheckResult("verify", "before", title, UNKNOWN,
-                           "not run yet (press v in the checklist, or `epam-tui checklist RUN --verify`)")
-    return CheckResult("verify", "before", title, PASS if record.get("ok") else FAIL, str(record.get("message", "")))
-
-
 # ------------------------------------------------------------------------------ a whole run
 
 
 def _log_lines(run_dir: Path) -> list[str]:
-    try:
-        return (run_dir / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    from epam_tui.core.registry import main_log
+
+    try:  # ours: train.log; an MMEngine work_dir: its newest <ts>/<ts>.log
+        return read_lines(main_log(run_dir)).lines  # a FIFO or /dev/zero is skipped, not read
     except OSError:
         return []
 
@@ -454,6 +411,16 @@ def _data_base(run: RunData) -> Path | None:
     return Path(cwd) if cwd else None
 
 
+def gap_item(acc: EpochAccuracy) -> CheckResult:
+    """``check_gap`` at the last epoch with both a train and a val accuracy."""
+    common = acc.last_common()
+    if common is None:
+        return check_gap(None, None)
+    epoch, train, val, windows = common
+    source = f"mean of {windows} logged top1_acc windows" if windows else ""
+    return check_gap(train, val, epoch=epoch, source=source)
+
+
 def evaluate(run_dir: str | Path, target: float = 0.90, load_checkpoint: bool = True) -> list[CheckResult]:
     """Every checklist item for a run directory, with manual ticks merged. ``load_checkpoint``: load
     the best checkpoint in a subprocess (torch, weights_only) to prove it loads (cached per file)."""
@@ -462,26 +429,23 @@ def evaluate(run_dir: str | Path, target: float = 0.90, load_checkpoint: bool = 
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     store = load_store(run_dir)
-    cfg_path = Path((run.run or {}).get("config") or run_dir / "config.yaml")
-    config_check, cfg = check_config(cfg_path if cfg_path.exists() else run_dir / "config.yaml")
-    cfg = cfg or run.config
+    source = run_config(run)  # one source: the run's resolved config.yaml (or its MMEngine dump)
+    cfg = source.config
     train = run.store.columns(("lr", "loss"))
-    val = run.store.epoch_columns("val")
-    tep = run.store.epoch_columns("train_epoch")
-    acc = val.get("acc/top1", np.array([]))
+    acc_by_epoch = epoch_accuracy(run)
+    val_epochs, acc = acc_by_epoch.val_epochs, acc_by_epoch.val
     finished = run.state in ("finished", "failed", "stopped")
-    last_train = float(tep["train/top1"][-1]) if "train/top1" in tep and len(tep["train/top1"]) else None
-    last_val = float(acc[-1]) if len(acc) else None
     rerun = load_run(store["rerun"]) if store.get("rerun") and Path(store["rerun"]).exists() else None
     results = [
-        config_check, check_gpus(run, cfg), check_data(cfg, _data_base(run)), check_workdir(run_dir), check_verify(store.get("verify")),
+        check_config(run, source), check_gpus(run, cfg), check_data(cfg, _data_base(run), origin=source.origin),
+        check_workdir(run_dir), check_verify(store.get("verify")),
         check_loss_smooth(train["step"], train["loss"]),
         check_lr_schedule(cfg, train["step"], train["lr"], run.iters_per_epoch),
         check_gpu_util(util_samples(run_dir)),
-        check_val_improving(val.get("epoch", np.array([])), acc),
-        check_target(acc, target, finished),
-        check_gap(last_train, last_val),
-        check_best_checkpoint(val.get("epoch", np.array([])), acc, run.checkpoints, _log_lines(run_dir),
+        check_val_improving(val_epochs, acc),
+        check_target(acc, target, finished, val_epochs),
+        gap_item(acc_by_epoch),
+        check_best_checkpoint(val_epochs, acc, run.checkpoints, _log_lines(run_dir),
                               run_dir / "checkpoints" if (run_dir / "checkpoints").is_dir() else run_dir,
                               cached_load_check if load_checkpoint and finished else None),
         check_reproducible(run, rerun),

@@ -1,5 +1,8 @@
 """The seed's comparison table, computed from the runs' data, and the config diff between runs.
 
+Train accuracy per epoch: ``runfacts.epoch_accuracy`` (our ``train/top1`` epoch records; MMEngine /
+MMAction2 and official-EPAM logs: the mean of the epoch's logged ``top1_acc`` windows), so the table
+fills for those runs too. Gap: train minus val at the last epoch with both.
 Convergence epoch: the first epoch whose val top-1 is within 0.5 point of the run's best.
 Stability: the number of loss jumps (``checks.loss_jumps``) and the std of step-to-step loss changes.
 Time per epoch: wall-clock from ``status.json`` (``updated - started`` over the epochs done: includes
@@ -15,6 +18,7 @@ import numpy as np
 
 from epam_tui.core.checks import loss_jumps
 from epam_tui.core.registry import RunData
+from epam_tui.core.runfacts import convergence_epoch, epoch_accuracy
 
 COLUMNS = [("run", "run"), ("final train acc", "final_train"), ("best train acc", "best_train"),
            ("final val acc", "final_val"), ("best val acc", "best_val"), ("train-val gap", "gap"),
@@ -28,11 +32,11 @@ def _last(a: np.ndarray) -> float | None:
 
 def run_row(run: RunData) -> dict[str, Any]:
     train = run.store.columns(("loss", "time"))
-    val = run.store.epoch_columns("val").get("acc/top1", np.array([]))
-    val_epochs = run.store.epoch_columns("val").get("epoch", np.array([]))
-    tr = run.store.epoch_columns("train_epoch").get("train/top1", np.array([]))
+    acc = epoch_accuracy(run)
+    val, val_epochs, tr = acc.val, acc.val_epochs, acc.train
     best_val = float(np.nanmax(val)) if len(val) else None
-    conv = next((int(e) for e, v in zip(val_epochs, val) if best_val is not None and v >= best_val - 0.005), None)
+    conv = convergence_epoch(val_epochs, val)
+    common = acc.last_common()
     loss = train["loss"]
     d = np.diff(loss[np.isfinite(loss)])
     epochs = len(np.unique(train["epoch"][np.isfinite(train["epoch"])]))
@@ -45,7 +49,8 @@ def run_row(run: RunData) -> dict[str, Any]:
         epoch_time = (float(st["updated"]) - float(st["started"])) / done
     return {"run": run.name, "final_train": _last(tr), "best_train": float(np.nanmax(tr)) if len(tr) else None,
             "final_val": _last(val), "best_val": best_val,
-            "gap": (_last(tr) - _last(val)) if len(tr) and len(val) else None, "convergence": conv,
+            "gap": (common[1] - common[2]) if common else None, "convergence": conv,
+            "train_acc_source": acc.train_source,
             "jumps": len(loss_jumps(loss)) if len(loss) >= 8 else 0,
             "std_dloss": float(np.std(d)) if len(d) else None, "epoch_time": epoch_time, "epochs": epochs}
 
@@ -76,6 +81,6 @@ def config_diff(runs: list[RunData]) -> list[tuple[str, list[Any]]]:
     """Keys whose values differ between the runs' resolved configs (work_dir left out)."""
     from epam.config import flatten
 
-    flats = [flatten(r.config or {}) for r in runs]
+    flats = [flatten(r.config or {}) for r in runs]  # the registry reads each run's own config.yaml / dump
     keys = sorted({k for f in flats for k in f} - {"work_dir"})
     return [(k, [f.get(k) for f in flats]) for k in keys if len({repr(f.get(k)) for f in flats}) > 1]

@@ -2,10 +2,20 @@
 
 Rules (the seed's advice, with thresholds made explicit):
 - too slow: after 30 epochs (or 60% of a shorter run) the loss (mean of the last tenth of the logged
-  steps) is still above half its start (mean of the first tenth) or above 0.5 x ln(K) (K classes: ln K is the loss of a uniform guess) -> lr 0.002, or warmup;
-- overfitting: last train top-1 above 90% and more than 5 points above val -> weight decay 5e-4;
-- underfitting: train and val both below target - 5 points with a gap under 3 -> lr 0.003, or 80 epochs;
-- unstable: 3 or more loss jumps, or any non-finite loss -> half the lr, with warmup.
+  steps) is still above half its start (mean of the first tenth) or above 0.5 x ln(K) (K classes: ln K is
+  the loss of a uniform guess) -> lr x1.33, or a warm-up;
+- overfitting: last train top-1 above 90% and more than 5 points above val -> weight decay x5/3;
+- underfitting: train and val both below target - 5 points with a gap under 3 -> lr x2, or x1.6 epochs;
+- unstable: 3 or more loss jumps, or any non-finite loss -> half the lr, with a warm-up.
+
+Remedies are relative to the run's own recipe (its resolved config: ``runfacts.run_config``), so they
+fit a demo config as well as the NTU60 one; values are rounded to 3 significant digits. The seed wrote
+them as absolute values for the NTU60 recipe (lr 0.0015, weight decay 3e-4, 50 epochs): lr 0.002 for
+"slow", 0.003 for underfitting, weight decay 5e-4, 80 epochs, 5 warm-up epochs; each remedy's
+description names that value as the NTU60 one. A warm-up is LinearLR from x0.1 over 10% of the
+epochs (at least 1), then the run's own schedule (cosine or multi-step, shifted), else a cosine.
+Train accuracy of an epoch is ``runfacts.epoch_accuracy`` (MMEngine runs: the mean of its logged
+``top1_acc`` windows).
 
 A remedy is a child YAML whose ``_base_`` is the run's resolved ``config.yaml`` and which sets only
 the changed keys; it is validated with ``epam.config.load_config`` before anyone may launch it.
@@ -24,6 +34,11 @@ import yaml
 
 from epam_tui.core.checks import loss_jumps
 from epam_tui.core.registry import RunData
+from epam_tui.core.runfacts import epoch_accuracy, run_config
+
+# the seed's absolute remedies, which are these factors applied to the NTU60 recipe
+NTU60 = {"lr": 0.0015, "weight_decay": 0.0003, "max_epochs": 50}
+SLOW_LR, UNDERFIT_LR, UNSTABLE_LR, WD_FACTOR, LONGER, WARMUP_SHARE = 1.33, 2.0, 0.5, 5 / 3, 1.6, 0.1
 
 
 @dataclass
@@ -40,21 +55,51 @@ class Diagnosis:
     remedies: list[Remedy] = field(default_factory=list)
 
 
-def warmup_scheduler(max_epochs: int, warmup: int = 5, factor: float = 0.1) -> dict:
-    return {"_delete_": True, "type": "SequentialLR", "by_epoch": True, "milestones": [warmup],
+def sig3(x: float) -> float:
+    """``x`` rounded to 3 significant digits (0.3333 x 1.33 -> 0.443; 0.0015 x 1.33 -> 0.002)."""
+    return float(f"{x:.3g}")
+
+
+def warmup_epochs(max_epochs: int) -> int:
+    return max(1, round(WARMUP_SHARE * max_epochs))
+
+
+def warmup_scheduler(max_epochs: int, warmup: int | None = None, factor: float = 0.1,
+                     base: dict | None = None) -> dict:
+    """LinearLR from ``factor`` over ``warmup`` epochs (default 10% of the epochs), then the run's own
+    schedule ``base`` shifted by the warm-up (CosineAnnealingLR keeps its eta_min, MultiStepLR its
+    later milestones and gamma), else a cosine to 1e-6."""
+    warmup = warmup or warmup_epochs(max_epochs)
+    rest = max(1, max_epochs - warmup)
+    base = base or {}
+    after: dict[str, Any] = {"type": "CosineAnnealingLR", "T_max": rest, "eta_min": 1.0e-6}
+    if base.get("type") == "CosineAnnealingLR":
+        after["eta_min"] = float(base.get("eta_min", 0.0))
+    elif base.get("type") == "MultiStepLR":
+        later = [int(m) - warmup for m in base.get("milestones") or [] if int(m) > warmup]
+        if later:
+            after = {"type": "MultiStepLR", "milestones": later, "gamma": float(base.get("gamma", 0.1))}
+    return {"_delete_": True, "type": "SequentialLR", "by_epoch": bool(base.get("by_epoch", True)), "milestones": [warmup],
             "schedulers": [{"type": "LinearLR", "start_factor": factor, "end_factor": 1.0, "total_iters": warmup},
-                           {"type": "CosineAnnealingLR", "T_max": max(1, max_epochs - warmup), "eta_min": 1.0e-6}]}
+                           after]}
+
+
+def _then(base: dict) -> str:
+    kind = base.get("type")
+    return f"then the run's {kind}" if kind in ("CosineAnnealingLR", "MultiStepLR") else "then a cosine to 1e-6"
 
 
 def diagnose(run: RunData, target: float = 0.90) -> list[Diagnosis]:
-    cfg = run.config or {}
-    max_epochs = int((cfg.get("train") or {}).get("max_epochs") or run.max_epochs or 50)
+    cfg = run_config(run).config or run.config or {}
+    max_epochs = int((cfg.get("train") or {}).get("max_epochs") or run.max_epochs or NTU60["max_epochs"])
     classes = int((cfg.get("model") or {}).get("num_classes") or 60)
-    lr = float((cfg.get("optimizer") or {}).get("lr") or 0.0015)
-    cosine = (cfg.get("scheduler") or {}).get("type") == "CosineAnnealingLR"
+    opt = cfg.get("optimizer") or {}
+    lr = float(opt.get("lr") or NTU60["lr"])
+    wd = float(opt.get("weight_decay") or 0.0)
+    sched = cfg.get("scheduler") or {}
+    cosine = sched.get("type") == "CosineAnnealingLR"
+    warm = warmup_epochs(max_epochs)
     train = run.store.columns(("loss",))
-    val = run.store.epoch_columns("val")
-    tep = run.store.epoch_columns("train_epoch")
     out: list[Diagnosis] = []
 
     loss = train["loss"]
@@ -62,33 +107,62 @@ def diagnose(run: RunData, target: float = 0.90) -> list[Diagnosis]:
     if run.store.first_nonfinite is not None or len(jumps) >= 3:
         what = (f"non-finite loss at step {run.store.first_nonfinite}" if run.store.first_nonfinite is not None
                 else f"{len(jumps)} loss jumps (first at step {int(train['step'][jumps[0]])})")
+        new = sig3(lr * UNSTABLE_LR)
         out.append(Diagnosis("unstable", what, [
-            Remedy("lower lr + warmup", f"lr {lr / 2:g} with 5 warmup epochs",
-                   {"optimizer": {"lr": lr / 2}, "scheduler": warmup_scheduler(max_epochs)})]))
+            Remedy("lower lr + warmup", f"lr {lr:g} -> {new:g} (x0.5) with {warm} warm-up epochs (10% of {max_epochs}), "
+                   f"{_then(sched)}; for the NTU60 recipe: lr 0.00075 with 5 warm-up epochs",
+                   {"optimizer": {"lr": new}, "scheduler": warmup_scheduler(max_epochs, base=sched)})]))
 
-    epochs_done = int(train["epoch"][-1]) if len(train["epoch"]) and math.isfinite(train["epoch"][-1]) else 0
+    epochs_done = int(np.nanmax(train["epoch"])) if len(train["epoch"]) and np.isfinite(train["epoch"]).any() else 0
     if len(loss) >= 8 and epochs_done >= min(30, math.ceil(0.6 * max_epochs)):
         k = max(1, len(loss) // 10)  # mean of the first and the last tenth of the logged losses
         start, now = float(np.nanmean(loss[:k])), float(np.nanmean(loss[-k:]))
         if now > 0.5 * start or now > 0.5 * math.log(classes):
+            new = sig3(lr * SLOW_LR)
             out.append(Diagnosis("too slow", f"after {epochs_done} epochs the loss is {now:.3f} "
                                  f"(start {start:.3f}, 0.5 ln K = {0.5 * math.log(classes):.3f})", [
-                Remedy("A: lr 0.002", "a higher learning rate", {"optimizer": {"lr": 0.002}}),
-                Remedy("B: warmup", "LinearLR x0.1 for 5 epochs, then cosine", {"scheduler": warmup_scheduler(max_epochs)}),
+                Remedy(f"A: lr {new:g}", f"a higher learning rate: {lr:g} -> {new:g} (x1.33; for the NTU60 recipe "
+                       f"0.0015 -> 0.002)", {"optimizer": {"lr": new}}),
+                Remedy("B: warmup", f"LinearLR x0.1 for {warm} epochs (10% of {max_epochs}), {_then(sched)} "
+                       f"(for the NTU60 recipe: 5 epochs)", {"scheduler": warmup_scheduler(max_epochs, base=sched)}),
             ]))
 
-    if "acc/top1" in val and len(val["acc/top1"]) and "train/top1" in tep and len(tep["train/top1"]):
-        tr, va = float(tep["train/top1"][-1]), float(val["acc/top1"][-1])
+    acc = epoch_accuracy(run)
+    common = acc.last_common()
+    if common is not None:
+        epoch, tr, va, windows = common
+        how = f" (mean of {windows} logged windows)" if windows else ""
         if tr > 0.90 and (tr - va) > 0.05:
-            out.append(Diagnosis("overfitting", f"train {100 * tr:.1f}% vs val {100 * va:.1f}%", [
-                Remedy("weight decay 5e-4", "stronger weight decay", {"optimizer": {"weight_decay": 0.0005}})]))
+            new = sig3(wd * WD_FACTOR) if wd > 0 else 0.0005
+            change = f"{wd:g} -> {new:g} (x5/3)" if wd > 0 else f"none -> {new:g} (the NTU60 recipe's value)"
+            out.append(Diagnosis("overfitting", f"epoch {epoch}: train {100 * tr:.1f}%{how} vs val {100 * va:.1f}%", [
+                Remedy(f"weight decay {new:g}", f"stronger weight decay: {change}; for the NTU60 recipe 3e-4 -> 5e-4",
+                       {"optimizer": {"weight_decay": new}})]))
         elif tr < target - 0.05 and va < target - 0.05 and abs(tr - va) < 0.03 and run.state == "finished":
-            longer = {"train": {"max_epochs": 80}}
+            new, epochs = sig3(lr * UNDERFIT_LR), max(max_epochs + 1, round(max_epochs * LONGER))
+            longer: dict[str, Any] = {"train": {"max_epochs": epochs}}
             if cosine:
-                longer["scheduler"] = {"T_max": 80}
-            out.append(Diagnosis("underfitting", f"train {100 * tr:.1f}% and val {100 * va:.1f}% both low", [
-                Remedy("lr 0.003", "a higher learning rate", {"optimizer": {"lr": 0.003}}),
-                Remedy("80 epochs", "train longer", longer)]))
+                longer["scheduler"] = {"T_max": epochs}
+            out.append(Diagnosis("underfitting", f"epoch {epoch}: train {100 * tr:.1f}%{how} and val {100 * va:.1f}% both low", [
+                Remedy(f"lr {new:g}", f"a higher learning rate: {lr:g} -> {new:g} (x2; for the NTU60 recipe 0.0015 -> 0.003)",
+                       {"optimizer": {"lr": new}}),
+                Remedy(f"{epochs} epochs", f"train longer: {max_epochs} -> {epochs} epochs (x1.6; for the NTU60 recipe "
+                       f"50 -> 80)", longer)]))
+    return out
+
+
+def remedy_changes(cfg: dict | None, remedy: Remedy) -> list[tuple[str, Any, Any]]:
+    """(key, before, after) for the keys a remedy sets, against the run's config (no file written)."""
+    from epam.config import flatten
+
+    cfg = cfg or {}
+    before = flatten(cfg)
+    out: list[tuple[str, Any, Any]] = []
+    for section, value in copy.deepcopy(remedy.overrides).items():
+        if isinstance(value, dict) and value.pop("_delete_", False):  # a replaced section: shown whole
+            out.append((section, cfg.get(section), value))
+            continue
+        out += [(key, before.get(key), after) for key, after in flatten({section: value}).items()]
     return out
 
 

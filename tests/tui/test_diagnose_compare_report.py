@@ -65,7 +65,8 @@ def test_remedy_configs_derive_and_validate(tmp_path: Path) -> None:
     slow = fake_run(tmp_path, "slow", [4.0] * 40, [0.1] * 10, [0.1] * 10)
     warm = next(r for d in diagnose(load_run(slow)) for r in d.remedies if r.name.startswith("B"))
     cfg = load_config(derive_config(slow / "config.yaml", warm, tmp_path / "warm.yaml"))
-    assert cfg["scheduler"]["type"] == "SequentialLR" and cfg["scheduler"]["schedulers"][1]["T_max"] == 5
+    assert cfg["scheduler"]["type"] == "SequentialLR" and cfg["scheduler"]["milestones"] == [1]  # 10% of 10 epochs
+    assert cfg["scheduler"]["schedulers"][1] == {"type": "CosineAnnealingLR", "T_max": 9, "eta_min": 1.0e-6}
     with pytest.raises(ConfigError):
         derive_config(run / "config.yaml", Remedy("bad", "x", {"optimizer": {"lr": -1}}), tmp_path / "bad.yaml")
 

@@ -33,11 +33,11 @@ def test_every_remedy_validates(tmp_path: Path) -> None:
             assert set(body) - {"_base_"} == set(remedy.overrides)  # only the changed keys
     cfg = load_config(dg.derive_config(unstable, remedies(unstable)["lower lr + warmup"], tmp_path / "u.yaml"))
     assert cfg["optimizer"]["lr"] == pytest.approx(base_lr / 2) and cfg["scheduler"]["type"] == "SequentialLR"
-    assert cfg["scheduler"]["milestones"] == [5] and cfg["scheduler"]["schedulers"][0]["start_factor"] == 0.1
-    longer = load_config(dg.derive_config(under, remedies(under)["80 epochs"], tmp_path / "l.yaml"))
-    assert longer["train"]["max_epochs"] == 80 and longer["scheduler"]["T_max"] == 80
+    assert cfg["scheduler"]["milestones"] == [1] and cfg["scheduler"]["schedulers"][0]["start_factor"] == 0.1
+    longer = load_config(dg.derive_config(under, remedies(under)["5 epochs"], tmp_path / "l.yaml"))  # 3 x 1.6
+    assert longer["train"]["max_epochs"] == 5 and longer["scheduler"]["T_max"] == 5
     diff = dg.preview_diff(under, tmp_path / "l.yaml")
-    assert ("train.max_epochs", 3, 80) in diff and ("scheduler.T_max", 3, 80) in diff
+    assert ("train.max_epochs", 3, 5) in diff and ("scheduler.T_max", 3, 5) in diff
 
 
 def test_invalid_remedy_leaves_no_file(tmp_path: Path) -> None:
