@@ -1,4 +1,5 @@
-"""End-of-run report: Markdown with checklist verdicts, the comparison table, diagnoses, and PNG
+"""End-of-run report: Markdown with checklist verdicts, the comparison table, diagnoses (with their
+relative remedies), where each run's config was read (``runfacts.run_config``), and PNG
 charts (loss, LR with the expected curve, accuracy) drawn with matplotlib (the optional `report` extra)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from epam_tui.core.checks import evaluate
 from epam_tui.core.compare import config_diff, format_table, run_row
 from epam_tui.core.diagnose import diagnose
 from epam_tui.core.registry import RunData, load_run
+from epam_tui.core.runfacts import epoch_accuracy, run_config
 from epam_tui.core.series import ema_debiased
 
 
@@ -53,12 +55,11 @@ def _charts(runs: list[RunData], out: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, run in enumerate(runs):
-        v = run.store.epoch_columns("val")
-        t = run.store.epoch_columns("train_epoch")
-        if "acc/top1" in v:
-            ax.plot(v["epoch"], 100 * v["acc/top1"], "-o", color=f"C{i}", label=f"{run.name} val top-1")
-        if "train/top1" in t:
-            ax.plot(t["epoch"], 100 * t["train/top1"], ":", color=f"C{i}", label=f"{run.name} train top-1")
+        acc = epoch_accuracy(run)  # train: the epoch record, else the mean of the logged top1_acc windows
+        if len(acc.val):
+            ax.plot(acc.val_epochs, 100 * acc.val, "-o", color=f"C{i}", label=f"{run.name} val top-1")
+        if len(acc.train):
+            ax.plot(acc.train_epochs, 100 * acc.train, ":", color=f"C{i}", label=f"{run.name} train top-1")
     save(fig, ax, "accuracy.png", "epoch", "accuracy (%)", "accuracy per epoch")
     return names
 
@@ -76,13 +77,13 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path, target: float 
         lines += [f"| {k} | " + " | ".join(str(v) for v in vals) + " |" for k, vals in diff]
         lines.append("")
     for run in runs:
-        lines += [f"## {run.name}", "", "### Checklist", ""]
+        lines += [f"## {run.name}", "", f"Config: {run_config(run).origin}", "", "### Checklist", ""]
         for r in evaluate(run.path, target):
             lines.append(f"- **{r.effective.upper()}** ({r.phase}) {r.title}: {r.evidence}")
         found = diagnose(run, target)
         lines += ["", "### Diagnosis", ""]
-        lines += [f"- **{d.kind}**: {d.evidence}; remedies: {', '.join(m.name for m in d.remedies)}" for d in found] \
-            or ["- nothing to diagnose"]
+        lines += [f"- **{d.kind}**: {d.evidence}; remedies: " + "; ".join(f"{m.name} ({m.description})" for m in d.remedies)
+                  for d in found] or ["- nothing to diagnose"]
         lines.append("")
     lines += ["## Charts", ""] + [f"![{n}]({n})" for n in _charts(runs, out)]
     path = out / "report.md"

@@ -129,6 +129,7 @@ def test_checklist_reads_the_runs_config_not_the_source(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     text = write_report([run], tmp_path / "report").read_text()
     assert "**PASS** (during) LR follows the configured schedule" in text and "missing:" not in text
+    assert f"Config: {run / 'config.yaml'} (the run's resolved config)" in text
     # before the trainer writes config.yaml: the launch's config with its overrides, never the bare source
     (run / "config.yaml").unlink()
     items = {r.id: r for r in checks.evaluate(run, load_checkpoint=False)}
