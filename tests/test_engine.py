@@ -208,6 +208,104 @@ def test_checkpoint_manager_links_prunes_and_replaces_best(tmp_path: Path) -> No
     assert torch.equal(ck.load_checkpoint(tmp_path / "best_acc_top1_epoch_3.pth")["w"], torch.full((3,), 3.0))
 
 
+def test_pruning_never_removes_the_only_copy_of_the_best(tmp_path: Path) -> None:
+    """A kill after epoch 1's links but before its best link; keep_last 1 must not prune epoch_1.pth (the
+    best's only copy) at epoch 2, and the resume's repair makes the best link from it, then prunes."""
+    mgr = ck.CheckpointManager(tmp_path, keep_last=1, best_key="acc/top1")
+    best = {"metric": "acc/top1", "value": 0.9, "epoch": 1}
+    mgr.save_latest({"epoch": 1, "iter_in_epoch": 0, "w": torch.ones(2), "best": best})
+    mgr.save_epoch(1, best_epoch=1)  # killed here: no best_acc_top1_epoch_1.pth
+    mgr.save_latest({"epoch": 2, "iter_in_epoch": 0, "w": torch.full((2,), 2.0), "best": best})
+    mgr.save_epoch(2, best_epoch=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pth", "epoch_2.pth", "latest.pth"]
+    made = mgr.repair(ck.load_checkpoint(mgr.latest))
+    assert [p.name for p in made] == ["best_acc_top1_epoch_1.pth"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best_acc_top1_epoch_1.pth", "epoch_2.pth", "latest.pth"]
+    assert torch.equal(ck.load_checkpoint(tmp_path / "best_acc_top1_epoch_1.pth")["w"], torch.ones(2))
+
+
+def test_repair_rebuilds_the_links_of_an_interrupted_save(tmp_path: Path) -> None:
+    """latest.pth (epoch 3, the new best) was renamed, then the kill: no epoch_3.pth, no new best, the old
+    best still there. Repair links both to latest.pth, removes the old best, prunes to keep_last."""
+    mgr = ck.CheckpointManager(tmp_path, keep_last=2, best_key="acc/top1")
+    for epoch in (1, 2):
+        mgr.save_latest({"epoch": epoch, "iter_in_epoch": 0, "w": torch.full((2,), float(epoch))})
+        mgr.save_epoch(epoch, best_epoch=1)
+        if epoch == 1:
+            mgr.save_best(1)
+    state = {"epoch": 3, "iter_in_epoch": 0, "w": torch.full((2,), 3.0),
+             "best": {"metric": "acc/top1", "value": 0.5, "epoch": 3}}
+    mgr.save_latest(state)
+    made = mgr.repair(ck.load_checkpoint(mgr.latest))
+    assert sorted(p.name for p in made) == ["best_acc_top1_epoch_3.pth", "epoch_3.pth"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best_acc_top1_epoch_3.pth", "epoch_2.pth", "epoch_3.pth",
+                                                          "latest.pth"]
+    for name in ("epoch_3.pth", "best_acc_top1_epoch_3.pth"):
+        assert torch.equal(ck.load_checkpoint(tmp_path / name)["w"], torch.full((2,), 3.0))
+    assert mgr.repair(ck.load_checkpoint(mgr.latest)) == []  # nothing missing: nothing done
+    # a mid-epoch latest.pth (a stop) is not an epoch's end: no epoch file is made from it
+    mgr.save_latest({**state, "epoch": 3, "iter_in_epoch": 2, "w": torch.zeros(2)})
+    (tmp_path / "epoch_3.pth").unlink()
+    assert mgr.repair(ck.load_checkpoint(mgr.latest)) == [] and not (tmp_path / "epoch_3.pth").exists()
+
+
+def test_resume_after_a_kill_between_latest_and_its_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer dies right after epoch 1's latest.pth rename; --resume auto rebuilds epoch_1.pth and the best."""
+    class Killed(BaseException):
+        pass
+
+    real = ck.CheckpointManager.save_epoch
+
+    def dies_at_epoch_1(self, epoch, best_epoch=None):
+        if epoch == 1:
+            raise Killed()
+        return real(self, epoch, best_epoch)
+
+    cfg = toy_cfg(**{"train.max_epochs": 1, "scheduler.T_max": 1})
+    monkeypatch.setattr(ck.CheckpointManager, "save_epoch", dies_at_epoch_1)
+    with pytest.raises(Killed):
+        fit(tmp_path, cfg)
+    monkeypatch.undo()
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["latest.pth"], names
+    code, _ = fit(tmp_path, cfg, resume="auto")
+    assert code == 0
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["best_acc_top1_epoch_1.pth", "epoch_1.pth", "latest.pth"], names
+    latest = ck.load_checkpoint(tmp_path / "checkpoints" / "latest.pth")["model"]
+    for name in names[:2]:
+        state = ck.load_checkpoint(tmp_path / "checkpoints" / name)
+        assert state["epoch"] == 1 and all(torch.equal(state["model"][k], latest[k]) for k in latest)
+    log = (tmp_path / "train.log").read_text()
+    assert "Rebuilt epoch_1.pth" in log and "Rebuilt best_acc_top1_epoch_1.pth" in log
+    assert json.loads((tmp_path / "status.json").read_text())["best"]["epoch"] == 1
+
+
+def test_status_and_log_say_where_the_run_trains(tmp_path: Path) -> None:
+    """status.json's "device" is what the run trains on; device auto falling back to the CPU is a WARNING."""
+    one = {"train.max_epochs": 1, "scheduler.T_max": 1}
+    code, _ = fit(tmp_path / "auto", toy_cfg(**one))  # DistInfo(): the CPU, as on a machine without CUDA
+    assert code == 0 and json.loads((tmp_path / "auto" / "status.json").read_text())["device"] == "cpu"
+    log = (tmp_path / "auto" / "train.log").read_text()
+    assert re.search(r" - mmengine - WARNING - Training on cpu \(1 process\): train\.device is auto but ", log), log[:500]
+    code, _ = fit(tmp_path / "cpu", toy_cfg(**one, **{"train.device": "cpu"}))
+    assert json.loads((tmp_path / "cpu" / "status.json").read_text())["device"] == "cpu"
+    log = (tmp_path / "cpu" / "train.log").read_text()
+    assert " - mmengine - INFO - Training on cpu (1 process); train.device: cpu" in log and "WARNING" not in log
+
+
+def test_device_report_names_the_device_and_why_not_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from epam.engine.distributed import device_report
+
+    cuda = DistInfo(rank=0, local_rank=1, world_size=2, device=torch.device("cuda:1"))
+    assert device_report(cuda, "auto") == ("INFO", "Training on cuda (cuda:1, 2 processes); train.device: auto")
+    monkeypatch.setattr(torch.version, "cuda", None)
+    level, message = device_report(DistInfo(), "auto")
+    assert level == "WARNING" and "no CUDA support (a CPU-only build)" in message
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    assert "no CUDA device is visible" in device_report(DistInfo(), "auto")[1]
+
+
 def test_failed_save_keeps_the_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "latest.pth"
     ck.atomic_save({"epoch": 1}, path)

@@ -5,7 +5,10 @@ Every write goes to a temp file in the same directory, is flushed and fsynced, t
 target, and the directory is fsynced: a kill at any moment leaves the previous file intact. At an
 epoch's end the state is serialised once (``latest.pth``); ``epoch_N.pth`` and the best are hard
 links to that file made the same way (link to a temp name, rename), so they cost no extra write, and
-a later ``latest.pth`` (a new file renamed over the name) leaves them untouched. Loads use
+a later ``latest.pth`` (a new file renamed over the name) leaves them untouched. A kill between
+``latest.pth``'s rename and the links is mended on resume (``repair``), and pruning never removes the
+best epoch's file while it is the only copy of the best checkpoint. Files get the umask's mode
+(``epam.fileio``). Loads use
 ``torch.load(weights_only=True)``; everything saved is tensors, numbers, strings and containers.
 """
 
@@ -141,21 +144,58 @@ class CheckpointManager:
         atomic_save(state, self.latest)
         return self.latest
 
-    def save_epoch(self, epoch: int) -> Path:
-        """``epoch_N.pth`` = the current ``latest.pth``; prunes to the last ``keep_last`` (-1 keeps all)."""
-        path = self.dir / f"epoch_{epoch}.pth"
+    def epoch_path(self, epoch: int) -> Path:
+        return self.dir / f"epoch_{epoch}.pth"
+
+    def save_epoch(self, epoch: int, best_epoch: int | None = None) -> Path:
+        """``epoch_N.pth`` = the current ``latest.pth``; then ``prune(best_epoch)``."""
+        path = self.epoch_path(epoch)
         atomic_link(self.latest, path)
-        if self.keep_last > 0:
-            epochs = sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := EPOCH_RE.match(p.name)))
-            for old in epochs[:-self.keep_last]:
-                (self.dir / f"epoch_{old}.pth").unlink(missing_ok=True)
+        self.prune(best_epoch)
         return path
 
-    def save_best(self, epoch: int) -> tuple[Path, list[Path]]:
-        """The new best = the current ``latest.pth``, then the previous ones removed; returns (new, removed)."""
+    def prune(self, best_epoch: int | None = None) -> list[Path]:
+        """Keep the last ``keep_last`` ``epoch_N.pth`` (-1 or 0 keep all). The best epoch's file is never
+        removed while no ``best_*`` file holds the same checkpoint (it would be its only copy)."""
+        if self.keep_last <= 0:
+            return []
+        epochs = sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := EPOCH_RE.match(p.name)))
+        removed = []
+        for old in epochs[:-self.keep_last]:
+            if old == best_epoch and self.best_key and not (self.dir / self.best_name(old)).exists():
+                continue
+            self.epoch_path(old).unlink(missing_ok=True)
+            removed.append(self.epoch_path(old))
+        return removed
+
+    def save_best(self, epoch: int, source: Path | None = None) -> tuple[Path, list[Path]]:
+        """The new best = ``source`` (the current ``latest.pth``), then the previous ones removed;
+        returns (new, removed)."""
         path = self.dir / self.best_name(epoch)
-        atomic_link(self.latest, path)
+        atomic_link(source or self.latest, path)
         removed = [p for p in self.dir.iterdir() if BEST_RE.match(p.name) and p != path]
         for p in removed:
             p.unlink(missing_ok=True)
         return path, removed
+
+    def repair(self, state: dict[str, Any]) -> list[Path]:
+        """After a resume from ``latest.pth`` (its loaded ``state``): rebuild the ``epoch_N.pth`` and
+        best links a kill between ``latest.pth``'s rename and the links left missing, then prune as the
+        interrupted save would have. Returns the files made."""
+        made: list[Path] = []
+        if not self.latest.is_file():
+            return made
+        epoch, mid_epoch = int(state.get("epoch", 0)), int(state.get("iter_in_epoch", 0)) > 0
+        best = state.get("best") if isinstance(state.get("best"), dict) else None
+        best_epoch = int(best["epoch"]) if best and isinstance(best.get("epoch"), int) else None
+        if epoch >= 1 and not mid_epoch and not self.epoch_path(epoch).exists():
+            made.append(self.save_epoch(epoch, best_epoch))
+        if self.best_key and best_epoch is not None and not (self.dir / self.best_name(best_epoch)).exists():
+            if best_epoch == epoch and not mid_epoch:
+                source: Path | None = self.latest  # latest.pth is that epoch's end-of-epoch state
+            else:
+                source = self.epoch_path(best_epoch) if self.epoch_path(best_epoch).is_file() else None
+            if source is not None:
+                made.append(self.save_best(best_epoch, source)[0])
+                self.prune(best_epoch)
+        return made

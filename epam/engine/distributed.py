@@ -56,6 +56,21 @@ def setup_distributed(device_pref: str) -> DistInfo:
     return DistInfo(rank, local, world, device)
 
 
+def device_report(info: DistInfo, asked: str) -> tuple[str, str]:
+    """(level, message) of the train.log line that says where a run trains: ``Training on cuda|cpu ...``;
+    a WARNING when ``train.device`` is auto and the run fell back to the CPU (a CPU-only torch, no
+    visible GPU), which would otherwise go unnoticed on a GPU machine."""
+    kind = info.device.type
+    procs = f"{info.world_size} process{'es' if info.world_size > 1 else ''}"
+    if kind == "cpu" and asked == "auto":
+        why = ("this torch has no CUDA support (a CPU-only build)" if torch.version.cuda is None
+               else "no CUDA device is visible (check CUDA_VISIBLE_DEVICES and the driver)")
+        return "WARNING", (f"Training on cpu ({procs}): train.device is auto but {why}; this is much slower than a "
+                           "GPU: install a CUDA build of torch, or set train.device=cpu to train on the CPU on purpose")
+    where = f"{info.device}, {procs}" if kind == "cuda" else procs
+    return "INFO", f"Training on {kind} ({where}); train.device: {asked}"
+
+
 def broadcast_int(info: DistInfo, value: int) -> int:
     """Rank 0's ``value`` on every rank."""
     if not info.distributed:

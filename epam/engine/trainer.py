@@ -43,7 +43,7 @@ from torch import nn
 from epam.config import dump_config
 from epam.engine.checkpoint import CheckpointManager, load_checkpoint, rng_state, set_rng_state
 from epam.engine.distributed import (DistInfo, TrainingError, all_gather, all_reduce, broadcast_int,
-                                     setup_distributed)
+                                     device_report, setup_distributed)
 from epam.engine.metrics import topk_correct, val_metrics
 from epam.engine.runlog import RunLog
 from epam.fileio import atomic_write_text
@@ -150,7 +150,8 @@ class Trainer:
 
         self.log = RunLog(self.work_dir) if self.dist.main else None
         if self.log:
-            self.log.status.update(max_epochs=int(self.tcfg["max_epochs"]), world_size=self.dist.world_size)
+            self.log.status.update(max_epochs=int(self.tcfg["max_epochs"]), world_size=self.dist.world_size,
+                                   device=self.dist.device.type)
         try:
             self._setup(model, train_set, val_set, resume)
         except Exception as exc:
@@ -312,6 +313,9 @@ class Trainer:
                              f"{self.dist.world_size}: the data order and per-iteration schedule differ from the "
                              "original run (resume with the same number of processes to continue it exactly)")
         self._info(f"Resumed from {path}: epoch {self.epoch + 1}, iteration {self.global_iter}")
+        if self.ckpt is not None and path.resolve() == self.ckpt.latest.resolve():
+            for made in self.ckpt.repair(state):  # a kill between latest.pth's rename and its links
+                self._info(f"Rebuilt {made.name} from the checkpoints (the last save was interrupted)")
         if self.log:
             self.log.record({"resume": True, "epoch": self.epoch + 1, "iter": self.global_iter, "step": self.global_iter})
 
@@ -332,6 +336,8 @@ class Trainer:
     def _start_banner(self) -> None:
         if not self.log:
             return
+        level, message = device_report(self.dist, str(self.tcfg.get("device", "auto")))
+        self.log.info(message, level)
         self.log.info("Environment:\n    " + "\n    ".join(self._environment()))
         text = dump_config(self.cfg)
         self.log.info("Config:\n" + text.rstrip())
@@ -346,7 +352,7 @@ class Trainer:
         self.log.info(f"Checkpoints will be saved to {self.work_dir / 'checkpoints'}.")
         self.log.update_status(max_epochs=self.max_epochs, iters_per_epoch=self.iters_per_epoch,
                                world_size=self.dist.world_size, epoch=min(self.epoch + 1, self.max_epochs),
-                               iter=self.global_iter, best=self.best, seed=self.seed)
+                               iter=self.global_iter, best=self.best, seed=self.seed, device=self.dist.device.type)
 
     # ---------------------------------------------------------------- the loop
     def fit(self) -> int:
@@ -520,7 +526,9 @@ class Trainer:
         if improved:
             self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch}
         self.ckpt.save_latest(self._state(0, EpochStats()))
-        self.ckpt.save_epoch(self.epoch)
+        if os.environ.get("EPAM_TEST_KILL_AFTER_LATEST") == str(self.epoch):  # test hook: die before the links
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.ckpt.save_epoch(self.epoch, self.best["epoch"] if self.best else None)
         self.log.info(f"Saving checkpoint at {self.epoch} epochs")
         if improved and self.tcfg.get("save_best"):
             path, removed = self.ckpt.save_best(self.epoch)
