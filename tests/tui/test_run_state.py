@@ -170,3 +170,29 @@ def test_one_identity_per_run_directory(tmp_path, monkeypatch):
     assert found == [run.resolve()]
     assert run_key("work_dirs/r1") == run_key(tmp_path / "link" / "r1") == run_key(str(run) + "/../r1") == found[0]
     assert RunWatcher("work_dirs/r1").path == found[0]
+
+
+async def test_monitor_shows_a_launched_run_once(tmp_path, monkeypatch):
+    """The monitor watches ``work_dirs`` (relative); a launch hands it the absolute path of the new run:
+    one row, not two (they differed until a restart)."""
+    import shutil
+
+    from textual.widgets import DataTable
+
+    from epam_tui.core.gpus import FakeBackend, scripted_gpus
+    from epam_tui.ui.app import EpamTuiApp
+
+    fixtures = Path(__file__).parent / "fixtures" / "runs"
+    shutil.copytree(fixtures, tmp_path / "work_dirs")
+    monkeypatch.chdir(tmp_path)
+    app = EpamTuiApp(Path("work_dirs"), gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.monitor.query_one("#runs", DataTable)
+        for _ in range(40):
+            if table.row_count == 2:
+                break
+            await pilot.pause(0.2)
+        app.monitor.add_run(tmp_path / "work_dirs" / "demo-running")
+        app.monitor.add_run(Path("work_dirs/demo-running/../demo-running"))
+        await pilot.pause(1.0)
+        assert table.row_count == 2 and len(app.monitor.watchers) == 2
