@@ -751,7 +751,7 @@ def status_value_ok(key: str, value) -> bool:
     """The contract (docs/run_directory.md), written out independently of core/rundir.py."""
     if key in STATUS_INTS:
         lo, hi = STATUS_INTS[key]
-        return type(value) is int and lo <= value <= hi and (key != "pid" or value is not None)
+        return (type(value) is int and lo <= value <= hi) or (key == "pid" and value is None)  # pid: null = unknown
     if key in STATUS_TIMES:
         return value is None or (type(value) in (int, float) and math.isfinite(value) and 0 <= value <= 1e11)
     if key in STATUS_TEXTS:
