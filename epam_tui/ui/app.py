@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from epam_tui.core.gpus import GpuSampler, open_backend
+from epam_tui.ui.actions import ActionCommands, bindings, context_of
 from epam_tui.ui.screens.help import HelpScreen
 from epam_tui.ui.screens.monitor import MonitorScreen
 
@@ -33,7 +34,8 @@ class ConfirmScreen(ModalScreen[bool]):
 class EpamTuiApp(App):
     TITLE = "epam-tui"
     CSS_PATH = "app.tcss"
-    BINDINGS = [Binding("question_mark", "help", "help", show=False)]
+    BINDINGS = bindings("global")  # epam_tui.ui.actions: one table feeds every screen's keys, help and palette
+    COMMANDS = App.COMMANDS | {ActionCommands}
 
     def __init__(self, root: Path | str | Iterable[Path | str] = "work_dirs", gpu_backend: Any = None,
                  start: str = "monitor", launch_args: dict | None = None, poll_interval: float = 1.0):
@@ -52,7 +54,9 @@ class EpamTuiApp(App):
 
     # ------------------------------------------------------------------ actions
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        """The keys of the screen help was opened from."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(context_of(self.screen)))
 
     def action_launch(self) -> None:
         try:
@@ -70,6 +74,7 @@ class EpamTuiApp(App):
         if self.screen is not self.monitor and isinstance(self.screen, Screen) and self.screen in self.screen_stack:
             self.pop_screen()
         self.monitor.add_run(Path(run_dir))
+        self.call_after_refresh(self.monitor.focus_table)  # arrow keys move in the run list at once
 
     def action_checklist(self) -> None:
         if self.monitor.selected is None:
@@ -83,9 +88,10 @@ class EpamTuiApp(App):
         self.push_screen(ChecklistScreen(self.monitor.selected))
 
     def action_compare(self) -> None:
-        runs = list(self.monitor.watchers)
+        runs = self.monitor.compare_runs()  # the marked runs (space), else all
         if len(runs) < 2:
-            self.notify("compare needs at least two runs", severity="warning")
+            self.notify("compare needs two runs: mark them with space (or mark none to compare all)",
+                        severity="warning")
             return
         try:
             from epam_tui.ui.screens.compare import CompareScreen
@@ -134,12 +140,3 @@ class EpamTuiApp(App):
                 self.call_from_thread(self.notify, f"stop failed: {exc}", severity="error")
 
         self.run_worker(stop, thread=True, group="stop")
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("New run", "Pick a config and GPUs, launch training", self.action_launch)
-        yield SystemCommand("Checklist", "Checklist of the selected run", self.action_checklist)
-        yield SystemCommand("Compare runs", "Overlay and tabulate all runs", self.action_compare)
-        yield SystemCommand("Stop run", "Stop the selected run", self.action_stop_run)
-        yield SystemCommand("Restart run", "Resume a stopped or failed run", self.action_restart_run)
-        yield SystemCommand("Help", "Every key", self.action_help)

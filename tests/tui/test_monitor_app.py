@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,8 +16,12 @@ FIXTURE = Path(__file__).parent / "fixtures" / "runs"
 
 
 def make_root(tmp_path: Path) -> Path:
+    """The fixture runs; demo-finished is the most recently active, so the monitor opens on it."""
     root = tmp_path / "work_dirs"
     shutil.copytree(FIXTURE, root)
+    for run, mtime in (("demo-running", 1_700_000_000), ("demo-finished", 1_700_000_100)):
+        for f in (root / run).iterdir():
+            os.utime(f, (mtime, mtime))
     return root
 
 
@@ -30,7 +35,7 @@ async def test_runs_charts_and_gpus(tmp_path: Path) -> None:
         await pilot.pause(0.8)
         table = app.monitor.query_one("#runs", DataTable)
         assert table.row_count == 2
-        names = {str(table.get_row_at(i)[0]) for i in range(2)}
+        names = {str(table.get_cell_at((i, table.get_column_index("name")))) for i in range(2)}
         assert names == {"demo-finished", "demo-running"}
         gpus = str(app.monitor.query_one("#gpus", Static).render())
         assert "Fake A100" in gpus and "util" in gpus
@@ -220,8 +225,8 @@ async def test_narrow_terminal_fits_the_run_table(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.8)
         table = app.monitor.query_one("#runs", DataTable)
-        assert [c.label.plain for c in table.columns.values()] == ["run", "state", "epoch", "progress", "ETA", "loss",
-                                                                   "best", "GPUs"]
+        assert [c.label.plain for c in table.columns.values()] == ["", "run", "state", "epoch", "progress", "ETA",
+                                                                   "loss", "best", "device"]
         assert table.virtual_size.width <= 80, "no horizontal scrolling at 80 columns"
         assert "Fake A100" not in str(app.monitor.query_one("#gpus", Static).render())  # the compact panel
         await pilot.resize_terminal(120, 40)
@@ -269,21 +274,17 @@ async def test_big_backlog_is_read_in_steps_with_progress(tmp_path: Path, monkey
 
 
 def test_help_lists_every_monitor_key() -> None:
-    import re
+    """The help text comes from the same table as the bindings: every key bound on the monitor is in it."""
+    from rich.text import Text
 
-    from epam_tui.ui.screens.help import HELP
+    from epam_tui.ui.actions import KEY_NAMES, help_text
     from epam_tui.ui.screens.monitor import MonitorScreen
 
-    names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]",
-             "escape": "Esc"}
-    listed = set()
-    for line in HELP.splitlines():
-        if line.startswith("  "):  # "  keys        what  [keys  what]"
-            for column in re.split(r"\s{2,}", line.strip())[::2]:
-                listed.update(column.replace("/", " ").split() + ([column] if "/" == column else []))
-    listed.add("Esc")  # Esc clears the filter: said in the / line
-    missing = [f"{names.get(b.key, b.key)} ({b.description})" for b in MonitorScreen.BINDINGS
-               if names.get(b.key, b.key) not in listed]
+    text = Text.from_markup(help_text("monitor")).plain
+    keys = {line.split()[0] for line in text.splitlines() if line.startswith("  ")}
+    keys |= {k for line in text.splitlines() if line.startswith("  ") for k in line.split("  ")[1].split()}
+    missing = [f"{b.key} ({b.description})" for b in MonitorScreen.BINDINGS
+               if KEY_NAMES.get(b.key, b.key) not in keys]
     assert not missing, f"keys missing from the help screen: {missing}"
 
 

@@ -8,29 +8,21 @@ from pathlib import Path
 from textual import on, work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from epam_tui.core.checklist_store import record, set_item
 from epam_tui.core.checks import CheckResult, evaluate, run_verify
 from epam_tui.core.diagnose import Diagnosis, Remedy
+from epam_tui.ui.actions import bindings
 
 COLOURS = {"pass": "green", "fail": "bold red", "pending": "yellow", "unknown": "dim"}
 PHASE = {"before": "before", "during": "during", "after": "after"}
 
 
 class ChecklistScreen(Screen):
-    BINDINGS = [
-        Binding("space", "tick", "tick"),
-        Binding("n", "note", "note"),
-        Binding("e", "evidence", "evidence"),
-        Binding("v", "verify", "epam verify"),
-        Binding("d", "diagnose", "diagnose / next remedy"),
-        Binding("l", "launch", "launch remedy"),
-        Binding("r", "rerun", "rerun (reproducibility)"),
-        Binding("escape", "back", "back"),
-    ]
+    ACTION_CONTEXT = "checklist"
+    BINDINGS = bindings("checklist")  # epam_tui.ui.actions
 
     def __init__(self, run_dir: str | Path):
         super().__init__()

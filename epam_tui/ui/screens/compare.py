@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -16,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from epam_tui.core.compare import COLUMNS, cell, config_diff, run_row
 from epam_tui.core.registry import load_run
 from epam_tui.core.series import downsample_minmax, ema_debiased
+from epam_tui.ui.actions import bindings
 from epam_tui.ui.widgets.charts import Chart
 
 COLOURS = ["cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white"]  # plotext names, stable per run
@@ -23,7 +23,8 @@ RICH = {"orange": "dark_orange"}  # the same colour in the table (Rich has no pl
 
 
 class CompareScreen(Screen):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "back")]
+    ACTION_CONTEXT = "compare"
+    BINDINGS = bindings("compare")  # epam_tui.ui.actions
     DEFAULT_CSS = """
     CompareScreen #cmp-table { height: auto; max-height: 12; }
     CompareScreen #cmp-charts { height: 1fr; min-height: 10; }

@@ -1,38 +1,31 @@
-"""The help screen: every key of the monitor."""
+"""The help screen: the keys of the screen it was opened from (``epam_tui.ui.actions``)."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual import events
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP = """\
-[b]epam-tui keys[/b]
-
-  up/down      select a run (mouse works too)
-  [ / ]        less / more loss smoothing (debiased EMA, TensorBoard's)
-  /            filter the log: plain text, or /regex/; Enter applies, Esc clears
-  f            follow the log on/off
-  l            log level: all lines -> warnings and errors -> errors only
-  r            rescan the run roots for new runs
-  n            new run: pick a config and GPUs, preview the command, launch
-  s            stop the selected run (SIGINT, then SIGTERM, then SIGKILL)
-  R            restart a stopped or failed run with --resume auto
-  c            checklist of the selected run (before / during / after training)
-  v            compare all runs (loss, LR, accuracy, the seed's table)
-  ctrl+p       command palette
-  ?            this help        q  quit (runs keep training)
-
-Runs never depend on this program: quit it at any time and start it again; it rereads every run
-from disk. GPU utilisation comes from NVML: the share of time a kernel was running, not occupancy.
-Press any key to close."""
+from epam_tui.ui.actions import help_text
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
+    """Any key closes it, and only it: the key is consumed here, so Escape does not also reach the screen
+    below (which would close the checklist too)."""
+
+    def __init__(self, context: str = "monitor"):
+        super().__init__()
+        self.context = context
 
     def compose(self):
-        yield Static(HELP, id="help")
+        yield Static(help_text(self.context), id="help")
 
-    def on_key(self) -> None:
-        self.dismiss()
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if self.is_current:
+            self.dismiss()
+
+    def on_click(self) -> None:
+        if self.is_current:
+            self.dismiss()

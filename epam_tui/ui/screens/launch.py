@@ -23,6 +23,8 @@ from textual.widgets.selection_list import Selection
 
 from epam_tui.core import launch as lp
 from epam_tui.core import runs
+from epam_tui.ui.actions import bindings
+from epam_tui.ui.widgets.gpu_list import GpuList
 
 
 class ConfirmBusy(ModalScreen[bool]):
@@ -67,19 +69,14 @@ class _Pane(VerticalScroll, can_focus=False):
 class LaunchScreen(Screen[str | None]):
     """Pick a config and GPUs, see the settings, the checks and the exact command, then launch."""
 
-    BINDINGS = [
-        Binding("ctrl+l", "launch", "Launch", priority=True),
-        Binding("a", "apply_scaling", "Apply scaled lr"),
-        Binding("c", "toggle_cpu", "CPU/GPU"),
-        Binding("plus,equals_sign", "cpu_procs(1)", "+proc", show=False),
-        Binding("minus", "cpu_procs(-1)", "-proc", show=False),
-        Binding("r", "refresh_gpus", "Refresh GPUs"),
-        Binding("escape", "back", "Back"),
-    ]
+    ACTION_CONTEXT = "launch"
+    BINDINGS = bindings("launch")  # epam_tui.ui.actions
     DEFAULT_CSS = """
     LaunchScreen #body { height: 1fr; }
     LaunchScreen #left { width: 30%; min-width: 22; max-width: 38; }
     LaunchScreen #configs { height: 1fr; }
+    LaunchScreen #config-path { background: $boost; }
+    LaunchScreen #config-error { height: auto; color: $error; }
     LaunchScreen #right { width: 1fr; padding: 0 1; }
     LaunchScreen .title { text-style: bold; color: $accent; margin-top: 1; }
     LaunchScreen #name-row { height: 1; margin-top: 1; }
@@ -127,8 +124,12 @@ class LaunchScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="left"):
-                yield Label(f"Config ({self.configs_dir}/)", classes="title")
+                found = Path(self.configs_dir).is_dir()
+                yield Label(f"Config ({self.configs_dir}/)" if found else f"Config ({self.configs_dir}/ not found)",
+                            classes="title")
                 yield OptionList(*(self._short(c) for c in self.config_paths), id="configs")
+                yield Input(placeholder="or type a config path (Enter)", id="config-path", compact=True)
+                yield Static("", id="config-error")
             with _Pane(id="right"):
                 yield Label("Settings", classes="title")
                 yield Static("pick a config on the left", id="summary")
@@ -140,7 +141,7 @@ class LaunchScreen(Screen[str | None]):
                     yield Input(self.run_name or "", placeholder="default: <config>-<date>-<time>", id="name",
                                 compact=True)
                 yield Label("GPUs  (space selects; busy ones ask first; c: CPU)", classes="title")
-                yield SelectionList[str](id="gpus", compact=True)
+                yield GpuList(id="gpus", compact=True)
                 yield Static("sampling GPUs ...", id="device")
                 yield Static("", id="scaling")
                 yield Label("Command  (ctrl+l launches)", classes="title")
@@ -160,6 +161,8 @@ class LaunchScreen(Screen[str | None]):
     def on_mount(self) -> None:
         if self.config in self.config_paths:
             self.query_one("#configs", OptionList).highlighted = self.config_paths.index(self.config)
+        if not self.config_paths:  # nothing to pick: type a path
+            self.query_one("#config-path", Input).focus()
         self.sample_gpus()
 
     def on_unmount(self) -> None:
@@ -181,7 +184,7 @@ class LaunchScreen(Screen[str | None]):
     def _show_gpus(self, state: lp.GpuState, live: list[dict], initial: tuple[set[str], str | None] | None) -> None:
         self.state = state
         ours = lp.gpus_of_runs(live)
-        widget = self.query_one("#gpus", SelectionList)
+        widget = self.query_one("#gpus", GpuList)
         keep = set(widget.selected)
         if initial is not None:
             keep, problem = initial
@@ -191,6 +194,7 @@ class LaunchScreen(Screen[str | None]):
         self.busy = {str(g.uuid): lp.busy_reasons(g, ours) for g in state.devices}
         for gpu in state.devices:
             widget.add_option(Selection(self._gpu_label(gpu), str(gpu.uuid), str(gpu.uuid) in keep))
+        widget.ensure_highlight()  # the first Space toggles a GPU (with no row highlighted it did nothing)
         if not state.has_gpus:
             self.cpu = True
         self.replan()
@@ -235,6 +239,29 @@ class LaunchScreen(Screen[str | None]):
         if path != self.config:
             self.config = path
             self.replan()
+
+    @on(Input.Submitted, "#config-path")
+    def _config_typed(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if path:
+            self._check_config(path)
+
+    @work(thread=True, exclusive=True, group="config-path")
+    def _check_config(self, path: str) -> None:
+        errors = lp.summarize(path).errors  # one line each: not found, invalid YAML, not a mapping ...
+        self.app.call_from_thread(self._config_checked, path, errors[0] if errors else None)
+
+    def _config_checked(self, path: str, error: str | None) -> None:
+        self.query_one("#config-error", Static).update(escape(error) if error else "")
+        if error:
+            return
+        configs = self.query_one("#configs", OptionList)
+        if path not in self.config_paths:
+            self.config_paths.append(path)
+            configs.add_option(self._short(path))
+        configs.highlighted = self.config_paths.index(path)  # picks it (OptionHighlighted)
+        self.config = path
+        self.replan()
 
     @on(Input.Submitted, "#overrides")
     @on(Input.Submitted, "#name")

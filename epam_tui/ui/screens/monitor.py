@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
@@ -21,6 +19,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
+from epam_tui.ui.actions import bindings
+from epam_tui.ui.widgets.log_pane import LogPane
+from epam_tui.ui.widgets.run_table import (COLUMNS, MARK, STATE_STYLE, RunTable, device_text, progress_bar, shorten,
+                                           state_text)
+
+__all__ = ["LogPane", "MonitorScreen", "RunTable", "gpu_panel_text", "progress_bar", "shorten"]
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
@@ -29,33 +33,18 @@ if TYPE_CHECKING:
 # The run registry (numpy, yaml) and the alert trackers are imported by the first poll, in a worker
 # thread after the first frame, so the screen appears as fast as a bare Textual app's.
 
-STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
-               "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
 LOG_KEEP = 5000  # log lines kept for the filter and the level switch (strings, ~0.3 KB each)
 # Lines the log pane holds and scrolls through. Textual's Log gives every line index its own text-selection
 # style (meta offset (x, y)) and global caches keep each new style: ~1.2 KB per line index ever shown
 # (Strip.render_ansi holds 16,384), so the pane's length bounds that memory: 1,000 lines ~1.2 MB.
 LOG_SHOWN = 1000
 NARROW_WIDTH = 100
-COLUMNS = (("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"), ("progress", "progress"),
-           ("ETA", "eta"), ("loss", "loss"), ("best", "best"), ("GPUs", "gpus"))
 LOG_TAIL_BYTES = 1 << 20  # the log pane starts with the last MiB of a big log, as `tail` would
 RESCAN_S = 5.0
 BACKLOG_BUDGET = 8 << 20  # bytes per file per poll: a big backlog is read over several polls
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LEVEL_NAMES = {"all": 0, "warning": 2, "error": 3}
 ALERT_MARK = {"nonfinite": "NaN", "gpu_low": "GPU low"}
-
-
-def progress_bar(done: int, total: int | None, width: int = 10) -> str:
-    if not total:
-        return " " * width
-    filled = int(width * min(1.0, done / total))
-    return "█" * filled + "░" * (width - filled)
-
-
-def shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None, narrow: bool = False) -> str:
@@ -158,50 +147,6 @@ def update_text(widget: Static, markup: str) -> None:
     widget._shown_markup, widget._shown_shape = markup, shape
 
 
-def _shrink_caches(widget, **sizes: int) -> None:
-    """Replace a widget's render caches with smaller LRU caches. The names are private to Textual 8.2.8
-    (pinned); one a release renames is skipped, leaving Textual's default size."""
-    for name, size in sizes.items():
-        if hasattr(widget, name):
-            setattr(widget, name, LRUCache(size))
-
-
-class RunTable(DataTable):
-    """The run list. DataTable keys its render caches by an update counter that every ``update_cell``
-    bumps, so a table updated each second fills them with dead entries up to their default sizes
-    (10,000 cells, 1,000 rows, row renderables and lines: ~15 MB in a long session). The run list shows at
-    most 8 rows of <= 10 cells (``max-height: 9``), and entries of an earlier update are never hit again, so
-    caches of a few updates' worth do; the caller updates only cells whose text changed. (Session 6 kept
-    400 cells and 100-200 rows and lines: in a traced soak they still filled after 3 minutes.)"""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _shrink_caches(self, _cell_render_cache=200, _row_render_cache=40, _row_renderable_cache=40,
-                       _line_cache=40)
-        self._measured: tuple[int, ...] = ()
-
-    def _update_dimensions(self, new_rows) -> None:
-        """DataTable measures new and updated cells when idle, and keys its row and line caches by an update
-        counter, not by column widths: a row drawn before its cells were measured (header widths) can stay
-        cut short until some cell changes, for good on a table of finished runs (seen once in a CI snapshot:
-        "dem  epam  finis"). When the widths change, the caches are dropped and the table redrawn."""
-        super()._update_dimensions(new_rows)
-        widths = tuple(column.content_width for column in self.columns.values())
-        if widths != self._measured:
-            self._measured = widths
-            self._clear_caches()
-            self.refresh()
-
-
-class LogPane(Log):
-    """The log pane: Textual's Log (plain strings; only visible lines are rendered) with its rendered-line
-    cache sized for a pane (a few dozen visible lines) instead of 1,024 strips."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _shrink_caches(self, _render_line_cache=256)
-
-
 def _while_shown(method):
     """For results a worker thread hands over: the screen may have been torn down meanwhile (the app
     quitting: its widgets are gone), and then there is nothing to update. Every widget queried here is
@@ -226,22 +171,8 @@ def _last_activity(path: Path) -> float:
 
 
 class MonitorScreen(Screen):
-    BINDINGS = [
-        Binding("q", "app.quit", "quit"),
-        Binding("question_mark", "app.help", "help"),
-        Binding("slash", "filter", "filter log"),
-        Binding("f", "follow", "follow"),
-        Binding("l", "level", "log level"),
-        Binding("left_square_bracket", "smoothing(-0.1)", "less smooth", show=False),
-        Binding("right_square_bracket", "smoothing(0.1)", "more smooth", show=False),
-        Binding("n", "app.launch", "new run"),
-        Binding("c", "app.checklist", "checklist"),
-        Binding("v", "app.compare", "compare"),
-        Binding("s", "app.stop_run", "stop run"),
-        Binding("R", "app.restart_run", "restart", show=False),
-        Binding("r", "rescan", "rescan"),
-        Binding("escape", "clear_filter", "clear filter", show=False),
-    ]
+    ACTION_CONTEXT = "monitor"
+    BINDINGS = bindings("monitor")  # epam_tui.ui.actions: the keys, the palette and the help
 
     def __init__(self, roots: list[Path], gpu_sampler: GpuSampler, poll_interval: float = 1.0):
         super().__init__()
@@ -267,6 +198,8 @@ class MonitorScreen(Screen):
         self.gpu_snapshot: GpuSnapshot | None = None
         self.charts: tuple | None = None
         self.narrow = False
+        self.marked: set[Path] = set()  # runs marked (space) for compare
+        self.log_choice: dict[Path, str] = {}  # "main" or "stdout": the log the user picked (o) for a run
         self._cells: dict[str, dict[str, str]] = {}  # the run table's texts as shown, by row key
 
     def compose(self) -> ComposeResult:
@@ -287,7 +220,7 @@ class MonitorScreen(Screen):
 
     def _set_columns(self, narrow: bool) -> None:
         """The run table's columns; a narrow terminal (< 100 columns) drops the kind and shortens the rest."""
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", RunTable)
         table.clear(columns=True)
         self._cells.clear()
         for label, key in COLUMNS:
@@ -342,9 +275,9 @@ class MonitorScreen(Screen):
         self.poll_runs()
 
     def add_run(self, path: Path) -> None:
-        from epam_tui.core.registry import RunWatcher
+        from epam_tui.core.registry import RunWatcher, run_key
 
-        path = Path(path)
+        path = run_key(path)  # the identity discover() gives: a relative and an absolute path are one run
         with self.lock:
             if path not in self.watchers:
                 self.watchers[path] = RunWatcher(path)
@@ -414,20 +347,22 @@ class MonitorScreen(Screen):
                     self.call_after_refresh(log.scroll_end, animate=False)
         if not self.watchers:
             self._show_loginfo()
+        self._sync_log_source()
         if loading:  # a backlog is being read: go on at once rather than at the next interval
             self.set_timer(0.01, self.poll_runs)
 
     def _refresh_table(self) -> None:
         from epam_tui.core.registry import fmt_eta
 
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", RunTable)
+        rebuilt = table.row_count == 0  # filled anew (first poll, new columns): its cursor is on the first row
         with self.lock:
             rows = [(path, w.data, self.alerts.kinds(path) if self.alerts else set())
                     for path, w in self.watchers.items()]
         for path, run, kinds in rows:
             s = run.summary()
             style = STATE_STYLE.get(run.state, "")
-            state = f"[{style}]{run.state}[/]" if style else run.state
+            state = f"[{style}]{state_text(run)}[/]" if style else state_text(run)
             marks = [ALERT_MARK[k] for k in sorted(kinds) if k in ALERT_MARK]
             if marks:  # alerts stay marked in the list after their notification is gone
                 state += " [bold red]![/]" + ",".join(marks)
@@ -436,11 +371,12 @@ class MonitorScreen(Screen):
             total = s["total_steps"]
             pct = f"{100 * min(1.0, s['step'] / total):3.0f}%" if total else f"{s['step']}"
             cells = {
-                "name": shorten(s["name"], 16 if self.narrow else 30), "kind": s["kind"], "state": state,
+                "mark": f"[bold]{MARK}[/]" if path in self.marked else " ",
+                "name": shorten(s["name"], 14 if self.narrow else 30), "kind": s["kind"], "state": state,
                 "epoch": f"{s['epoch']}/{s['max_epochs'] or '?'}",
-                "progress": f"{progress_bar(s['step'], total, 6 if self.narrow else 10)} {pct}",
+                "progress": pct if self.narrow else f"{progress_bar(s['step'], total, 10)} {pct}",
                 "eta": fmt_eta(s["eta_s"]) if s["eta_s"] is not None else "", "loss": "" if s["loss"] is None else f"{s['loss']:.4f}",
-                "best": "" if s["best_top1"] is None else f"{100 * s['best_top1']:.1f}%", "gpus": s["gpus"],
+                "best": "" if s["best_top1"] is None else f"{100 * s['best_top1']:.1f}%", "device": device_text(s, self.narrow),
             }
             if self.narrow:
                 del cells["kind"]
@@ -453,6 +389,8 @@ class MonitorScreen(Screen):
             else:
                 table.add_row(*cells.values(), key=key)
             self._cells[key] = cells
+        if rebuilt and self.selected is not None:  # keep the selection (only then: a cursor the user just moved
+            table.show_row(str(self.selected))  # is ahead of self.selected until its RowHighlighted is handled)
 
     def _refresh_charts(self) -> None:
         run = self.current
@@ -477,11 +415,62 @@ class MonitorScreen(Screen):
 
     @_while_shown
     def select(self, path: Path) -> None:
+        self.selected = path
+        if self.is_mounted:
+            self.query_one("#runs", RunTable).show_row(str(path))
+        self._open_log(self.log_path(path))
+
+    def log_path(self, path: Path) -> Path:
+        """The log the pane shows for a run: the one picked with ``o``, else stdout.log for a failed run
+        (its traceback and last stderr lines are there, not in train.log), else the run's main log."""
         from epam_tui.core.registry import main_log
+
+        stdout = path / "stdout.log"
+        choice = self.log_choice.get(path)
+        watcher = self.watchers.get(path)
+        if choice == "stdout" or (choice is None and watcher is not None and watcher.data.state == "failed"):
+            if stdout.is_file():
+                return stdout
+        return main_log(path)
+
+    def action_log_source(self) -> None:
+        """Switch the log pane between the run's main log (train.log) and stdout.log."""
+        path = self.selected
+        if path is None or self.log_tailer is None:
+            self.notify("no run selected", severity="warning")
+            return
+        from epam_tui.core.registry import main_log
+
+        main, stdout = main_log(path), path / "stdout.log"
+        if self.log_tailer.path == stdout:
+            if main == stdout:
+                self.notify(f"{path.name} has no other log than stdout.log", severity="warning")
+                return
+            self.log_choice[path] = "main"
+        elif stdout.is_file():
+            self.log_choice[path] = "stdout"
+        else:
+            self.notify(f"{path.name} has no stdout.log (a run launched by epam-tui has one)", severity="warning")
+            return
+        self._open_log(self.log_path(path))
+        self.poll_runs()
+
+    def _sync_log_source(self) -> None:
+        """The selected run failed while shown: its pane moves to stdout.log (unless the user picked a log)."""
+        path = self.selected
+        if path is None or self.log_tailer is None or path in self.log_choice or self.log_tailer.path.name == "stdout.log":
+            return
+        watcher = self.watchers.get(path)
+        if watcher is None or watcher.data.state != "failed":
+            return
+        want = self.log_path(path)
+        if want != self.log_tailer.path:
+            self._open_log(want)
+            self.poll_runs()
+
+    def _open_log(self, log: Path) -> None:
         from epam_tui.core.tail import Tailer
 
-        self.selected = path
-        log = main_log(path)
         with self.lock:
             self.log_tailer = Tailer(log, tail_bytes=LOG_TAIL_BYTES)
             self.log_lines.clear()
@@ -498,13 +487,31 @@ class MonitorScreen(Screen):
                 self.selected.parent) else self.log_tailer.path
             follow = "" if self.follow else "  (follow off: f)"
             level = "" if not self.min_level else f"  (level {LEVELS[self.min_level]}+: l)"
-            self.query_one("#loginfo", Static).update(f"log: {rel}{follow}{level}")
+            other = "train.log" if self.log_tailer.path.name == "stdout.log" else "stdout.log"
+            self.query_one("#loginfo", Static).update(f"log: {rel}{follow}{level}  (o: {other})")
 
     @on(DataTable.RowHighlighted, "#runs")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value != event.data_table.key_at_cursor():
+            return  # stale: the cursor moved on since (a rebuilt table's first row, then the selected run's)
         if event.row_key and event.row_key.value and Path(event.row_key.value) != self.selected:
             self.select(Path(event.row_key.value))
             self.poll_runs()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the selected run for compare (v compares the marked runs, or all when none is)."""
+        if self.selected is None:
+            return
+        self.marked.symmetric_difference_update({self.selected})
+        self._refresh_table()
+
+    def compare_runs(self) -> list[Path]:
+        """The runs v compares: the marked ones, in table order, else all."""
+        marked = [p for p in self.watchers if p in self.marked]
+        return marked or list(self.watchers)
+
+    def focus_table(self) -> None:
+        self.query_one("#runs", RunTable).focus()
 
     # ------------------------------------------------------------------ GPUs
     @work(thread=True, exclusive=True, group="gpu")
