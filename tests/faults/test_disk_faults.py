@@ -36,7 +36,7 @@ from epam.engine.distributed import DistInfo
 from epam_tui.core import launch as lp
 from epam_tui.core import runs
 from epam_tui.core.registry import load_run
-from tests.conftest import ROOT, tiny_overrides
+from tests.conftest import ROOT, poll_until, tiny_overrides
 from tests.test_engine import StandIn, toy_set
 
 pytestmark = [pytest.mark.faults]
@@ -416,3 +416,89 @@ def test_real_read_only_bind_mount_at_launch(tmp_path: Path, tiny_synthetic: Pat
         assert list((src / "wd").iterdir()) == []
     finally:
         _umount(ro)
+
+
+# ------------------------------------------------------------------------------------------- the launcher
+def _fill(mnt: Path, leave: int = 0) -> None:
+    """Fill ``mnt`` until at most ``leave`` bytes are free (big writes, then small ones)."""
+    fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for chunk in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while shutil.disk_usage(mnt).free > leave + chunk:
+                    os.write(fd, b"\0" * chunk)
+    finally:
+        os.close(fd)
+
+
+CPU = lp.GpuState([], error="no NVIDIA driver")
+
+
+def _stand_in_plan(root: Path, name: str, *extra: str) -> lp.LaunchPlan:
+    from tests.tui.fixtures.launch_helpers import FAKE_TRAINER
+
+    cfg = root.parent / "cfg.yaml"
+    cfg.write_text("# the stand-in does not read it\n")
+    tmpl = lp.CommandTemplate("stand-in", " ".join([sys.executable, str(FAKE_TRAINER), "{config}", "--work-dir",
+                                                    "{work_dir}", *extra]), source="epam")
+    return lp.make_plan(str(cfg), CPU, gpus="cpu", template=tmpl, root=str(root), name=name)
+
+
+def test_preflight_on_a_nearly_full_disk_refuses_with_the_cause(tmp_path: Path) -> None:
+    """512 KiB free takes an empty probe file (the old check) but not the 1 MiB probe."""
+    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        _fill(mnt, leave=512 << 10)
+        plan = _stand_in_plan(mnt / "wd", "full")
+        with pytest.raises(runs.Refused) as info:
+            runs.launch(plan, CPU)
+        assert [c.key for c in info.value.checks] == ["work_dir"], info.value.checks
+        assert "not writable (No space left on device)" in str(info.value) and "\n" not in str(info.value)
+        assert not plan.run_dir.exists() and temp_files(mnt) == []
+
+
+def test_spawn_on_a_full_disk_is_one_line_and_leaves_the_name_free(tmp_path: Path) -> None:
+    """Pre-flight passed, then the disk filled: spawn says why in one line, removes what it made (no
+    ``.run.json.*tmp*`` blocking the name) and the same name launches once there is space."""
+    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        (mnt / "wd").mkdir()
+        plan = _stand_in_plan(mnt / "wd", "again")
+        _fill(mnt)
+        with pytest.raises(runs.RunError) as info:
+            runs.spawn(plan)
+        message = str(info.value)
+        assert "\n" not in message and "No space left on device" in message and "free space" in message, message
+        assert not plan.run_dir.exists() and temp_files(mnt) == []
+        (mnt / "filler").unlink()
+        assert lp.failures(lp.preflight(plan, CPU)) == []
+        runs.spawn(plan)
+        assert poll_until(lambda: runs.read_exit(plan.run_dir), timeout=30)
+        assert runs.refresh(plan.run_dir)["status"] == "finished"
+
+
+def test_wrapper_writes_exit_json_when_the_disk_filled_mid_run(tmp_path: Path) -> None:
+    """The command fills the disk and exits 3: the wrapper still records code 3 (in the space it set
+    aside at start), with no traceback in stdout.log and no temp file left."""
+    filler = ("import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)\n"
+              "for chunk in (1 << 20, 4096, 1):\n"
+              "    try:\n"
+              "        while True: os.write(fd, b'\\0' * chunk)\n"
+              "    except OSError: pass\n"
+              "sys.exit(3)\n")
+    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        run_dir = mnt / "run"
+        run_dir.mkdir()
+        (run_dir / "run.json").write_text(json.dumps({"name": "run", "status": "running", "pid": os.getpid()}))
+        log = open(run_dir / "stdout.log", "ab")
+        try:
+            proc = subprocess.run([sys.executable, "-m", "epam_tui.core.runwrap", str(run_dir), "--", sys.executable,
+                                   "-c", filler, str(mnt / "filler")], stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=60, cwd=ROOT)
+        finally:
+            log.close()
+        assert shutil.disk_usage(mnt).free < 4096
+        assert proc.returncode == 3
+        assert json.loads((run_dir / "exit.json").read_text())["code"] == 3
+        assert "Traceback" not in (run_dir / "stdout.log").read_text(errors="replace")
+        assert temp_files(mnt) == [] and not (run_dir / ".exit.json.reserve").exists()
+        run = load_run(run_dir)  # the monitor reads the exit code even though run.json could not be updated
+        assert run.state == "failed" and "exit code 3" in run.reason, (run.state, run.reason)
