@@ -65,6 +65,15 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _give_umask_mode(tmp: Path) -> None:
+    """chmod to ``umask_mode()``; where the filesystem refuses modes (some network/FAT mounts), the
+    file keeps the mode it has: the write itself succeeded."""
+    try:
+        os.chmod(tmp, umask_mode())
+    except OSError:
+        pass
+
+
 def _naming_target(exc: OSError, path: Path, tmp: Path) -> OSError | None:
     """An OSError like ``exc`` that names ``path``, when ``exc`` names the temp file or nothing."""
     if exc.errno is None or exc.filename not in (None, str(tmp), os.fsdecode(tmp)):
@@ -90,7 +99,7 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        os.chmod(tmp, umask_mode())
+        _give_umask_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -122,7 +131,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, umask_mode())
+        _give_umask_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         try:

@@ -141,3 +141,13 @@ def test_rgb_crops_get_the_umask_mode(tmp_path: Path, umask) -> None:
     assert cli.main(argv) == 0
     assert modes(tmp_path / "crops") == {f"{name}_rgb.mp4": mode}
     assert mode_of(tmp_path / "full" / f"{name}_rgb.mp4") == mode
+
+
+def test_fileio_imports_neither_torch_nor_av() -> None:
+    """The TUI reuses these writers, and the TUI never imports torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, epam.fileio; print(sorted(m for m in ('torch', 'av', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
