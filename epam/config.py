@@ -61,7 +61,10 @@ def _read_yaml(path: Path, origin: str) -> dict:
     except yamlsafe.LimitError as exc:
         raise ConfigError([f"{path}: refused: {exc}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: invalid YAML: {yamlsafe.describe(exc)} (fix the syntax)"]) from None
+        what = yamlsafe.describe(exc)
+        fix = ("flatten it: a config is a few levels deep" if "nesting" in what else
+               "write a smaller number" if "integer too large" in what else "fix the syntax")
+        raise ConfigError([f"{path}: invalid YAML: {what} ({fix})"]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
