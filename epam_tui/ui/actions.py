@@ -76,11 +76,11 @@ ACTIONS: tuple[Action, ...] = (
     Action("v", "verify", "run `epam verify` on the run's config", "checklist", "epam verify",
            palette="epam verify"),
     Action("d", "diagnose", "diagnose the run; each further press shows the next remedy", "checklist",
-           "diagnose / next remedy", palette="Diagnose / next remedy"),
+           "diagnose", palette="Diagnose / next remedy"),
     Action("l", "launch", "launch the shown remedy (press twice to confirm)", "checklist", "launch remedy",
            palette="Launch remedy"),
     Action("r", "rerun", "rerun with the same config and seed (press twice to confirm)", "checklist",
-           "rerun (reproducibility)", palette="Rerun"),
+           "rerun", palette="Rerun"),
     Action("escape", "back", "back to the monitor (or cancel the note)", "checklist", "back"),
     # --- the launch screen
     Action("tab", "", "next field: configs, config path, overrides, run name, GPUs", "launch"),
@@ -134,7 +134,7 @@ def help_text(context: str) -> str:
     lines += [escape(f"  {key_text(a):<{width}}{a.description}") for a in rows]
     if context in NOTES:
         lines += ["", escape(NOTES[context])]
-    lines += ["", "Press any key to close."]
+    lines += ["", "Arrows scroll; any other key closes this help."]
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from textual.app import App
 from textual.widgets import Input, SelectionList, Static
 
@@ -12,6 +14,12 @@ from epam_tui.core import runs
 from epam_tui.core.gpus import FakeBackend, GpuUnavailable
 from epam_tui.ui.screens.launch import ConfirmBusy, LaunchScreen
 from fixtures.launch_helpers import busy_gpu, fake_command, gpu, make_config, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _no_torch_probe(monkeypatch):
+    """The screen asks the venv's torch for CUDA in a subprocess (seconds): unknown here, so no warning."""
+    monkeypatch.setattr("epam_tui.core.preflight.torch_has_cuda", lambda python: None)
 
 
 class NoDriver:

@@ -3,12 +3,19 @@ mark, and a config path can be typed (with a one-line error for a missing or inv
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App
 from textual.widgets import Input, OptionList, SelectionList, Static
 
 from epam_tui.core.gpus import FakeBackend
 from epam_tui.ui.screens.launch import LaunchScreen
 from fixtures.launch_helpers import gpu, make_config
+
+
+@pytest.fixture(autouse=True)
+def _torch_without_cuda(monkeypatch):
+    """The venv's torch, as the screen's subprocess probe would answer: no CUDA."""
+    monkeypatch.setattr("epam_tui.core.preflight.torch_has_cuda", lambda python: False)
 
 
 class Host(App):
@@ -90,3 +97,15 @@ async def test_with_no_configs_folder_a_config_path_can_be_typed(tmp_path):
         assert screen.config == str(cfg)
         assert screen.query_one("#configs", OptionList).option_count == 1
         assert "python -m epam.train" in _text(screen, "#preview") and str(cfg) in _text(screen, "#preview")
+
+
+async def test_gpus_picked_with_a_torch_without_cuda_warn(tmp_path):
+    screen = _two_gpus(tmp_path)
+    async with Host(screen).run_test(size=(140, 50)) as pilot:
+        await _settle(pilot)
+        await _settle(pilot)
+        device = _text(screen, "#device")
+        assert "GPUs 0 picked but this torch has no CUDA: training will run on the CPU" in device, device
+        await pilot.press("c")  # the CPU: nothing to warn about
+        await _settle(pilot)
+        assert "no CUDA" not in _text(screen, "#device")

@@ -84,7 +84,7 @@ async def test_help_shows_the_keys_of_its_screen_and_escape_closes_only_help(tmp
         assert await until(pilot, lambda: app.monitor.selected is not None)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
-        shown = str(app.screen.query_one("#help", Static).render())
+        shown = str(app.screen.query_one("#help-text", Static).render())
         assert "filter the log" in shown and "tick" not in shown
         await pilot.press("escape")
         assert await until(pilot, lambda: app.screen is app.monitor)
@@ -93,7 +93,7 @@ async def test_help_shows_the_keys_of_its_screen_and_escape_closes_only_help(tmp
         checklist = app.screen
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        shown = str(app.screen.query_one("#help", Static).render())
+        shown = str(app.screen.query_one("#help-text", Static).render())
         assert "tick / untick the item" in shown and "filter the log" not in shown
         await pilot.press("escape")
         await pilot.pause(0.2)
@@ -219,3 +219,18 @@ async def test_the_device_column_says_where_the_run_trains(tmp_path: Path) -> No
         assert await until(pilot, lambda: table.row_count == 2)
         assert await until(pilot, lambda: cell(app, run, "device") == "cpu (asked 0,1)"), cell(app, run, "device")
         assert cell(app, root / "demo-finished", "device") == "-"  # the trainer did not say: what was asked
+
+
+async def test_help_scrolls_with_the_arrows_on_a_small_terminal(tmp_path: Path) -> None:
+    app = EpamTuiApp(make_root(tmp_path), gpu_backend=FakeBackend(scripted_gpus(1)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("#help")
+        await pilot.pause()
+        assert box.max_scroll_y > 0  # taller than 24 lines
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and box.scroll_y > 0
+        await pilot.press("x")
+        assert await until(pilot, lambda: app.screen is app.monitor)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from textual import events
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from epam_tui.ui.actions import help_text
+
+
+SCROLL_KEYS = {"up": -1, "down": 1, "pageup": -10, "pagedown": 10}
 
 
 class HelpScreen(ModalScreen):
@@ -18,12 +22,16 @@ class HelpScreen(ModalScreen):
         self.context = context
 
     def compose(self):
-        yield Static(help_text(self.context), id="help")
+        with VerticalScroll(id="help"):
+            yield Static(help_text(self.context), id="help-text")
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
-        if self.is_current:
+        scroll = SCROLL_KEYS.get(event.key)
+        if scroll is not None:  # a short terminal (80x24) shows part of it: the arrows scroll
+            self.query_one("#help", VerticalScroll).scroll_relative(y=scroll, animate=False)
+        elif self.is_current:
             self.dismiss()
 
     def on_click(self) -> None:

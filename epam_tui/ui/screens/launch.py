@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, Label, OptionList, SelectionList, Sta
 from textual.widgets.selection_list import Selection
 
 from epam_tui.core import launch as lp
-from epam_tui.core import runs
+from epam_tui.core import preflight, runs
 from epam_tui.ui.actions import bindings
 from epam_tui.ui.widgets.gpu_list import GpuList
 
@@ -75,8 +75,10 @@ class LaunchScreen(Screen[str | None]):
     LaunchScreen #body { height: 1fr; }
     LaunchScreen #left { width: 30%; min-width: 22; max-width: 38; }
     LaunchScreen #configs { height: 1fr; }
+    LaunchScreen #path-row { height: 1; }
+    LaunchScreen #path-row .title { margin-top: 0; width: auto; }
     LaunchScreen #config-path { background: $boost; }
-    LaunchScreen #config-error { height: auto; color: $error; }
+    LaunchScreen #config-error { height: 1; color: $error; }
     LaunchScreen #right { width: 1fr; padding: 0 1; }
     LaunchScreen .title { text-style: bold; color: $accent; margin-top: 1; }
     LaunchScreen #name-row { height: 1; margin-top: 1; }
@@ -89,7 +91,8 @@ class LaunchScreen(Screen[str | None]):
     def __init__(self, configs: list[str] | None = None, gpu_backend: Any = None, root: str = "work_dirs",
                  overrides: list[str] | None = None, gpus: str | None = None, nproc: int | None = None,
                  name: str | None = None, nnodes: int = 1, node_rank: int = 0, rdzv_endpoint: str | None = None,
-                 command: str | None = None, configs_dir: str = "configs", **kwargs: Any):
+                 command: str | None = None, configs_dir: str = "configs", rdzv_id: str | None = None,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.root = root
         self.backend = gpu_backend
@@ -101,7 +104,7 @@ class LaunchScreen(Screen[str | None]):
         self.overrides = list(overrides or [])
         self.initial_gpus = gpus
         self.run_name = name
-        self.multi = {"nnodes": nnodes, "node_rank": node_rank, "rdzv_endpoint": rdzv_endpoint}
+        self.multi = {"nnodes": nnodes, "node_rank": node_rank, "rdzv_endpoint": rdzv_endpoint, "rdzv_id": rdzv_id}
         self.command = command
         self.template: lp.CommandTemplate | None = None
         self.template_error: str | None = None
@@ -119,20 +122,19 @@ class LaunchScreen(Screen[str | None]):
         self.launching = False
         self.generation = 0
         self.auto_names: dict[str | None, str] = {}
+        self.cuda_note: str | None = None  # preflight.cuda_warning for the shown plan
 
     # --- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 found = Path(self.configs_dir).is_dir()
-                yield Label(f"Config ({self.configs_dir}/)" if found else f"Config ({self.configs_dir}/ not found)",
+                yield Label(f"Config ({self.configs_dir}/)" if found else f"Config (no {self.configs_dir}/)",
                             classes="title")
                 yield OptionList(*(self._short(c) for c in self.config_paths), id="configs")
-                yield Input(placeholder="or type a config path (Enter)", id="config-path", compact=True)
-                yield Static("", id="config-error")
             with _Pane(id="right"):
                 yield Label("Settings", classes="title")
-                yield Static("pick a config on the left", id="summary")
+                yield Static("pick a config on the left (or type its path)", id="summary")
                 yield Label("Overrides  --set key=value ...  (Enter applies)", classes="title")
                 yield Input(shlex.join(self.overrides), placeholder="e.g. optimizer.lr=0.003 train.max_epochs=2",
                             id="overrides", compact=True)
@@ -148,6 +150,10 @@ class LaunchScreen(Screen[str | None]):
                 yield Static("", id="preview")
                 yield Label("Pre-flight", classes="title")
                 yield Static("", id="checks")
+        with Horizontal(id="path-row"):
+            yield Label("Config path ", classes="title")
+            yield Input(placeholder="or type the path of a YAML config (Enter)", id="config-path", compact=True)
+        yield Static("", id="config-error")
         yield Footer()
 
     def _short(self, path: str) -> str:
@@ -322,7 +328,7 @@ class LaunchScreen(Screen[str | None]):
             if self.template_error:
                 view.error = self.template_error
             elif config is None and template is None:
-                view.error = "pick a config on the left"
+                view.error = "pick a config on the left (or type its path)"
             elif not cpu and not picks:
                 view.error = "select at least one GPU (space), or press c to train on the CPU"
             else:
@@ -354,11 +360,26 @@ class LaunchScreen(Screen[str | None]):
         self.query_one("#checks", Static).update(self._checks_text(view))
         preview = view.plan.preview() if view.plan else (view.error or "")
         self.query_one("#preview", Static).update(escape(preview))
+        self.cuda_note = None
+        if view.plan is not None and view.plan.gpus:
+            self._check_cuda(view.plan, generation)
+
+    @work(thread=True, exclusive=True, group="cuda")
+    def _check_cuda(self, plan: lp.LaunchPlan, generation: int) -> None:
+        """GPUs picked but the venv's torch has no CUDA (asked in a subprocess, once per interpreter)."""
+        note = preflight.cuda_warning(plan)
+        self.app.call_from_thread(self._show_cuda, note, generation)
+
+    def _show_cuda(self, note: str | None, generation: int) -> None:
+        if generation != self.generation or note == self.cuda_note:
+            return
+        self.cuda_note = note
+        self.query_one("#device", Static).update(self._device_text(self.view))
 
     # --- texts -------------------------------------------------------------------------------
     def _summary_text(self, summary: lp.ConfigSummary | None) -> str:
         if summary is None:
-            return f"foreign command: {escape(self.command)}" if self.command else "pick a config on the left"
+            return f"foreign command: {escape(self.command)}" if self.command else "pick a config on the left (or type its path)"
         if summary.errors:
             return "\n".join(f"[red]x {escape(e)}[/red]" for e in summary.errors)
         return "\n".join(f"{label:>14}  {escape(value)}" for label, value in summary.rows())
@@ -376,7 +397,11 @@ class LaunchScreen(Screen[str | None]):
             procs = view.plan.nproc if view.plan else (self.cpu_nproc or 1)
             return f"CPU chosen: {procs} process{'es' if procs > 1 else ''} on Gloo (+/- to change; c for GPUs).{notes}"
         if view.plan and view.plan.gpus:
-            return f"{len(view.plan.gpus)} GPU(s): CUDA_VISIBLE_DEVICES={','.join(view.plan.gpu_tokens)}{notes}"
+            cuda = f"\n[yellow]{escape(self.cuda_note)}[/yellow]" if self.cuda_note else ""
+            return f"{len(view.plan.gpus)} GPU(s): CUDA_VISIBLE_DEVICES={','.join(view.plan.gpu_tokens)}{cuda}{notes}"
+        picked = self.picked()
+        if picked:
+            return f"GPU {','.join(str(g.index) for g in picked)} picked{notes}"
         return f"no GPU selected{notes}"
 
     def _scaling_text(self, view: _View) -> str:
@@ -440,6 +465,8 @@ class LaunchScreen(Screen[str | None]):
         self._read_inputs()
         if self.launching or self.state is None:
             return
+        if self.cuda_note and self.picked():
+            self.notify(self.cuda_note, severity="warning", timeout=10)
         self.launching = True
         self._launch(self.config, list(self.overrides), self.picked(), self.cpu, self.cpu_nproc, self.launch_name())
 
