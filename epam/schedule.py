@@ -132,13 +132,16 @@ def expected_curve(cfg: dict, iters_per_epoch: int, max_points: int = 400) -> tu
     """(1-based steps, lrs) of the whole schedule, at most ``max_points`` evenly spaced points.
 
     Steps follow the ``step`` key of ``scalars.jsonl`` (global iteration count after the iteration).
-    Epoch boundaries are kept for epoch-stepped schedules so the staircase stays sharp.
+    Epoch boundaries are kept for epoch-stepped schedules so the staircase stays sharp, when there are
+    at most ``4 * max_points`` epochs (past that a step is narrower than a point; the cost stays
+    O(max_points) whatever the config says, even ``max_epochs: 10**29`` in an unvalidated run config).
     """
-    total = int(cfg["train"]["max_epochs"]) * max(1, int(iters_per_epoch))
+    epochs = int(cfg["train"]["max_epochs"])
+    total = epochs * max(1, int(iters_per_epoch))
     stride = max(1, total // max(1, max_points))
     points = set(range(0, total, stride)) | {total - 1}
-    if by_epoch(cfg):
-        for e in range(int(cfg["train"]["max_epochs"])):
+    if by_epoch(cfg) and epochs <= 4 * max(1, max_points):
+        for e in range(epochs):
             points.update({e * iters_per_epoch, max(0, e * iters_per_epoch - 1)})
     iters = sorted(p for p in points if 0 <= p < total)
     return [i + 1 for i in iters], [expected_lr(cfg, i, iters_per_epoch) for i in iters]

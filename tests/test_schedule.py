@@ -87,3 +87,15 @@ def test_expected_lr_does_not_mutate_config() -> None:
     before = copy.deepcopy(cfg)
     expected_lr(cfg, 123, 10)
     assert cfg == before
+
+
+def test_expected_curve_is_bounded_for_absurd_epochs() -> None:
+    """An unvalidated run config (the TUI reads foreign config.yaml files) with max_epochs 10**29
+    used to loop over every epoch boundary; the curve stays at about max_points points."""
+    cfg = {"optimizer": {"lr": 0.1}, "train": {"max_epochs": 10**29},
+           "scheduler": {"type": "CosineAnnealingLR", "T_max": 50, "eta_min": 0.0, "by_epoch": True}}
+    steps, lrs = expected_curve(cfg, 100, max_points=400)
+    assert 2 <= len(steps) <= 402 and len(lrs) == len(steps)
+    small = dict(cfg, train={"max_epochs": 50})
+    steps, _ = expected_curve(small, 100, max_points=400)
+    assert {e * 100 + 1 for e in range(50)} <= set(steps)  # epoch boundaries kept when they fit
