@@ -13,18 +13,19 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
 from epam_tui.ui.actions import bindings
-from epam_tui.ui.widgets.log_pane import LogPane
+from epam_tui.ui.widgets.log_pane import LogPane, compact_log_line, line_level
+from epam_tui.ui.widgets.panels import gpu_panel_text, update_text
 from epam_tui.ui.widgets.run_table import (COLUMNS, MARK, STATE_STYLE, RunTable, device_text, progress_bar, shorten,
                                            state_text)
 
-__all__ = ["LogPane", "MonitorScreen", "RunTable", "gpu_panel_text", "progress_bar", "shorten"]
+__all__ = ["LogPane", "MonitorScreen", "RunTable", "compact_log_line", "gpu_panel_text", "line_level", "progress_bar",
+           "shorten", "update_text"]
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
@@ -45,58 +46,6 @@ BACKLOG_BUDGET = 8 << 20  # bytes per file per poll: a big backlog is read over 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LEVEL_NAMES = {"all": 0, "warning": 2, "error": 3}
 ALERT_MARK = {"nonfinite": "NaN", "gpu_low": "GPU low"}
-
-
-def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None, narrow: bool = False) -> str:
-    """The GPU panel as Rich markup (pure: tested without a terminal)."""
-    if snap is None:
-        return "GPUs: sampling..."
-    if snap.error:
-        return f"[yellow]no GPU telemetry:[/] {snap.error}"
-    ours = {str(g.get("uuid")) for g in ((run.run or {}).get("gpus") or [])} if run else set()
-    lines = []
-    for g in snap.devices:
-        mark = "[bold green]*[/]" if g.uuid in ours else " "
-        util = "  n/a" if g.util is None else f"{g.util:4.0f}%"
-        temp = "" if g.temperature is None else f" {g.temperature:.0f}C"
-        power = "" if g.power is None else f" {g.power:.0f}W"
-        name = "" if narrow else f" {g.name[:14]:<14}"
-        lines.append(f"{mark}{g.index}{name} util{util}{temp}{power}")
-        lines.append(f"   mem {g.memory_used / 2**30:5.1f}/{g.memory_total / 2**30:.0f}G "
-                     f"{progress_bar(g.memory_used, g.memory_total, 8)}")
-        for p in g.processes[:3]:
-            mem = "" if p.used_memory is None else f" {p.used_memory / 2**20:.0f}MiB"
-            owner = f" [bold green]{run.name[:14]}[/]" if run and g.uuid in ours else ""
-            who = "" if narrow else f" {p.user[:8]} {p.name[:10]}"
-            lines.append(f"   pid {p.pid}{who}{mem}{owner}")
-    return "\n".join(lines) if lines else "NVML reports no GPU"
-
-
-MM_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d (\d\d:\d\d:\d\d) - mmengine - (\w+) - ")
-
-
-def compact_log_line(line: str) -> str:
-    """``2026/11/25 01:41:42 - mmengine - INFO - msg`` -> ``01:41:42 msg`` (the level kept unless INFO)."""
-    m = MM_PREFIX.match(line)
-    if not m:
-        return line
-    level = "" if m.group(2) == "INFO" else f"{m.group(2)} "
-    return f"{m.group(1)} {level}{line[m.end():]}"
-
-
-LEVEL_RE = re.compile(r"^\d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL|DEBUG) ")
-ERROR_RE = re.compile(r"^(Traceback \(most recent call last\)|\w*(Error|Exception)\b|.*\bERROR\b)")
-
-
-def line_level(line: str) -> int:
-    """The severity of a (compacted) log line: 0 DEBUG, 1 INFO, 2 WARNING, 3 ERROR/CRITICAL; lines
-    that are not MMEngine lines (stdout.log) count as errors when they look like a traceback or an error."""
-    m = LEVEL_RE.match(line)
-    if m:
-        return {"DEBUG": 0, "WARNING": 2}.get(m.group(1), 3)
-    if ERROR_RE.match(line):
-        return 3
-    return 1
 
 
 def empty_text(roots: list[Path]) -> str:
@@ -126,25 +75,6 @@ def run_pid(run: "RunData | None") -> int | None:
     if run is None or run.state not in ("running", "stalled", "starting"):
         return None
     return (run.run or {}).get("pid") or (run.status or {}).get("pid")
-
-
-_ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("\N{FULL BLOCK}\N{LIGHT SHADE}\N{HORIZONTAL ELLIPSIS}")
-
-
-def update_text(widget: Static, markup: str) -> None:
-    """``widget.update(markup)`` for panels redrawn every second: nothing when the text is what the widget
-    shows; no layout pass (a reflow of the whole screen) when its height cannot change: as many lines as
-    before at the same width and, before and now, every line fits that width in characters that are one
-    cell each (so none wraps)."""
-    if getattr(widget, "_shown_markup", None) == markup:
-        return
-    content = Content.from_markup(markup)
-    lines = content.plain.split("\n")
-    width = widget.content_size.width
-    fits = width > 0 and all(len(line) <= width and _ONE_CELL.issuperset(line) for line in lines)
-    shape = (len(lines), width) if fits else None  # its height, then, and the width it was laid out at
-    widget.update(content, layout=shape is None or getattr(widget, "_shown_shape", None) != shape)
-    widget._shown_markup, widget._shown_shape = markup, shape
 
 
 def _while_shown(method):
