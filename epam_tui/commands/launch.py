@@ -2,7 +2,7 @@
 
     epam-tui launch [CONFIG ...] [--gpus 1,2|cpu|all] [--nproc N] [--set k=v ...] [--dry-run]
                     [--headless] [--name NAME] [--root work_dirs] [--yes]
-                    [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT] [--slurm PARTITION]
+                    [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT [--rdzv-id ID]] [--slurm PARTITION]
                     [--command TEMPLATE]
     epam-tui launch --stop RUN_DIR | --restart RUN_DIR [--headless] | --follow RUN_DIR
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight
+from epam_tui.core import preflight, rendezvous
 from epam_tui.core import runs
 from epam_tui.core.procs import tail_lines
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nnodes", type=int, default=1, help="nodes (multi-node: passed to torchrun)")
     p.add_argument("--node-rank", type=int, default=0, help="this node's rank (multi-node)")
     p.add_argument("--rdzv-endpoint", help="HOST:PORT of the rendezvous on node 0 (multi-node)")
+    p.add_argument("--rdzv-id", help="rendezvous id, the same on every node (default: the run --name)")
     p.add_argument("--slurm", metavar="PARTITION", help="write an sbatch script for PARTITION and submit it "
                    "(with --headless: follow the job until it ends)")
     p.add_argument("--command", metavar="TEMPLATE",
@@ -79,6 +80,8 @@ def _plans(args: argparse.Namespace, state: lp.GpuState) -> list[lp.LaunchPlan]:
                              "or run without --headless/--dry-run to pick one")
     if args.name and len(configs) > 1:
         raise lp.LaunchError("--name names one run; give one CONFIG with it")
+    if args.nnodes > 1 and not args.name and not args.slurm:  # one run dir, named the same on every node
+        raise lp.LaunchError(rendezvous.NAME_NEEDED)
     live = runs.live_runs(args.root)
     plans = []
     for config in configs:
@@ -87,7 +90,8 @@ def _plans(args: argparse.Namespace, state: lp.GpuState) -> list[lp.LaunchPlan]:
             nproc = lp.recipe_gpus(config, args.overrides)
         plan = lp.make_plan(config, state, gpus=None if args.slurm else args.gpus, nproc=nproc,
                             overrides=args.overrides, name=args.name, root=args.root, live=live, template=template,
-                            nnodes=args.nnodes, node_rank=args.node_rank, rdzv_endpoint=args.rdzv_endpoint)
+                            nnodes=args.nnodes, node_rank=args.node_rank, rdzv_endpoint=args.rdzv_endpoint,
+                            rdzv_id=args.rdzv_id)
         if any(p.port and p.port == plan.port for p in plans):  # dry-run of several configs: distinct ports
             plan.port = lp.choose_port([p.port for p in plans if p.port] + [r.get("port") for r in live])
         plans.append(plan)
@@ -225,7 +229,8 @@ def launch_args(args: argparse.Namespace) -> dict[str, Any]:
     """LaunchScreen keyword arguments from the command line (``EpamTuiApp(launch_args=...)``)."""
     return {"configs": args.configs or None, "overrides": args.overrides or None, "gpus": args.gpus,
             "nproc": args.nproc, "name": args.name, "nnodes": args.nnodes, "node_rank": args.node_rank,
-            "rdzv_endpoint": args.rdzv_endpoint, "command": args.command}
+            "rdzv_endpoint": args.rdzv_endpoint, "command": args.command,
+            **({"rdzv_id": args.rdzv_id} if args.rdzv_id else {})}
 
 
 def open_tui(args: argparse.Namespace) -> int:

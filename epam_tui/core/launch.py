@@ -33,6 +33,7 @@ import yaml
 from epam import yamlsafe
 from epam.config import ConfigError, load_config
 from epam.schedule import recipe_total_batch, scaled_lr
+from epam_tui.core import rendezvous as rdzv
 
 TORCHRUN = ("-m", "torch.distributed.run")
 TRAIN_ENTRY = ("-m", "epam.train")
@@ -467,6 +468,7 @@ class LaunchPlan:
     nnodes: int = 1
     node_rank: int = 0
     rdzv_endpoint: str | None = None
+    rdzv_id: str | None = None  # default: the run name (the same on every node)
     template: CommandTemplate | None = None
     resume: bool = False
     entry: tuple[str, ...] = TRAIN_ENTRY  # what torchrun runs: ``-m epam.train`` or a script path
@@ -485,8 +487,13 @@ class LaunchPlan:
                               f"got {self.node_rank}")
         if self.nnodes > 1 and not self.rdzv_endpoint and self.template is None:
             raise LaunchError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the node-0 host and a free port)")
-        if self.rdzv_endpoint:
-            self.port = self.port or _endpoint_port(self.rdzv_endpoint)
+        try:
+            if self.rdzv_endpoint:
+                self.port = self.port or rdzv.parse_endpoint(self.rdzv_endpoint)[1]
+            if self.rdzv_id is not None:
+                rdzv.check_rdzv_id(self.rdzv_id)
+        except rdzv.RendezvousError as exc:
+            raise LaunchError(str(exc)) from None
 
     # --- derived -----------------------------------------------------------------------------
     @property
@@ -503,13 +510,14 @@ class LaunchPlan:
 
     @property
     def run_dir(self) -> Path:
-        return run_dir_for(self.root, self.name)
+        """Where this launcher writes run.json: the run dir, or its ``node<R>/`` on node R > 0 (``rdzv.node_dir``)."""
+        return rdzv.node_dir(run_dir_for(self.root, self.name), self.node_rank)
 
     @property
     def work_dir_arg(self) -> str:
         """The run dir as passed on the command line (relative to ``root`` as given, absolute if cwd moves)."""
         if self.template is not None and self.template.cwd:
-            return str(self.run_dir)
+            return str(run_dir_for(self.root, self.name))
         return os.path.join(self.root, self.name)
 
     @property
@@ -518,11 +526,11 @@ class LaunchPlan:
 
     def torchrun_args(self) -> list[str]:
         """torchrun's own options: one node with a fixed master port, or the multi-node rendezvous."""
-        args = [f"--nnodes={self.nnodes}", f"--nproc_per_node={self.nproc}"]
         if self.nnodes > 1 or self.rdzv_endpoint:
-            return [*args, f"--node_rank={self.node_rank}", "--rdzv-backend=c10d",
-                    f"--rdzv-endpoint={self.rdzv_endpoint}", f"--rdzv-id={self.name}"]
-        return [*args, "--master_addr=127.0.0.1", f"--master_port={self.port}"]
+            return rdzv.torchrun_args(self.nnodes, self.nproc, str(self.rdzv_endpoint), self.rdzv_id or self.name,
+                                      self.node_rank)
+        return [f"--nnodes={self.nnodes}", f"--nproc_per_node={self.nproc}", "--master_addr=127.0.0.1",
+                f"--master_port={self.port}"]
 
     def train_args(self) -> list[str]:
         """The trainer's arguments: ``CONFIG --work-dir DIR [--resume auto] [--set k=v ...]``."""
@@ -598,6 +606,7 @@ class LaunchPlan:
             "launch": {
                 "root": self.root, "overrides": list(self.overrides), "gpu_tokens": list(self.gpu_tokens),
                 "nnodes": self.nnodes, "node_rank": self.node_rank, "rdzv_endpoint": self.rdzv_endpoint,
+                "rdzv_id": self.rdzv_id,
                 "template": self.template.to_dict() if self.template else None, "entry": list(self.entry),
                 "cwd": self.cwd(),
             },
@@ -614,6 +623,7 @@ class LaunchPlan:
             gpus=[RecordedGpu(**g) for g in rec.get("gpus") or []], gpu_tokens=list(launch.get("gpu_tokens") or []),
             nproc=int(rec.get("nproc") or 1), port=rec.get("port"), nnodes=int(launch.get("nnodes") or 1),
             node_rank=int(launch.get("node_rank") or 0), rdzv_endpoint=launch.get("rdzv_endpoint"),
+            rdzv_id=launch.get("rdzv_id"),
             template=CommandTemplate.from_dict(tmpl) if tmpl else None,
             entry=tuple(launch.get("entry") or TRAIN_ENTRY),
         )
@@ -627,13 +637,6 @@ class RecordedGpu:
     index: int
     uuid: str
     name: str = ""
-
-
-def _endpoint_port(endpoint: str) -> int:
-    host, sep, port = endpoint.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise LaunchError(f"--rdzv-endpoint {endpoint}: expected HOST:PORT, e.g. node0:29500")
-    return int(port)
 
 
 # --------------------------------------------------------------------------------------------
@@ -666,7 +669,7 @@ def choose_port(reserved: Iterable[int] = (), start: int = PORT_RANGE[0], stop: 
 def make_plan(config: str | None, state: GpuState, *, gpus: str | Sequence[Any] | None = None,
               nproc: int | None = None, overrides: Sequence[str] = (), name: str | None = None, root: str = "work_dirs",
               live: Sequence[Mapping[str, Any]] = (), template: CommandTemplate | None = None,
-              nnodes: int = 1, node_rank: int = 0, rdzv_endpoint: str | None = None,
+              nnodes: int = 1, node_rank: int = 0, rdzv_endpoint: str | None = None, rdzv_id: str | None = None,
               resume: bool = False, entry: Sequence[str] = TRAIN_ENTRY) -> LaunchPlan:
     """A plan from user input. ``gpus``: ``--gpus`` text, the picked GpuInfo list (empty: CPU), or
     None / ``"auto"`` to pick idle GPUs automatically (see ``auto_gpus``)."""
@@ -685,8 +688,8 @@ def make_plan(config: str | None, state: GpuState, *, gpus: str | Sequence[Any] 
         count = nproc or len(picks)
     plan = LaunchPlan(config=config, root=root, name=name or "", overrides=list(overrides), gpus=picks or [],
                       gpu_tokens=[state.token(g) for g in picks or []], nproc=count, nnodes=nnodes,
-                      node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, template=template, resume=resume,
-                      entry=tuple(entry))
+                      node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, rdzv_id=rdzv_id, template=template,
+                      resume=resume, entry=tuple(entry))
     if plan.port is None and (plan.distributed or template is not None):
         plan.port = template.port if template is not None and template.port else choose_port(
             int(r["port"]) for r in live if r.get("port"))

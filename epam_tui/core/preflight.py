@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from epam_tui.core import launch as lp
+from epam_tui.core import rendezvous as rdzv
 
 PROBE_BYTES = 1 << 20  # a full disk takes an empty probe file; 1 MiB of real bytes it does not
 CUDA_PROBE_TIMEOUT_S = 120.0  # importing torch cold on a network file system can take a while
@@ -87,7 +88,7 @@ def check_work_dir(plan: lp.LaunchPlan) -> Check:
         run_dir = plan.run_dir
     except lp.LaunchError as exc:
         return Check("work_dir", False, str(exc))
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if run_dir.exists() and (not run_dir.is_dir() or any(not rdzv.is_node_dir(p) for p in run_dir.iterdir())):
         return Check("work_dir", False, f"{run_dir} already exists; choose another --name (or restart that run)")
     probe = run_dir if run_dir.is_dir() else _existing_dir(run_dir.parent)  # an empty run dir: itself
     if not probe.is_dir():
@@ -166,6 +167,8 @@ def check_port(plan: lp.LaunchPlan, reserved: Iterable[int] = ()) -> Check:
         return Check("port", True, "one process: no rendezvous port")
     if port is None:
         return Check("port", True, "no port used")
+    if plan.rdzv_endpoint and plan.node_rank > 0:
+        return Check("port", True, f"rendezvous on {plan.rdzv_endpoint} (node 0 hosts it)")
     if plan.rdzv_endpoint and not _is_local(plan.rdzv_endpoint.rsplit(":", 1)[0]):
         return Check("port", True, f"rendezvous on {plan.rdzv_endpoint} (not checked from here)")
     if port in set(reserved):

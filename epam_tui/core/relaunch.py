@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from epam_tui.core import launch as lp
+from epam_tui.core import rendezvous as rdzv
 
 KNOWN_ENTRIES: tuple[tuple[str, ...], ...] = (lp.TRAIN_ENTRY,)
 TEMPLATES_DIR = "configs/launch"
@@ -112,8 +113,10 @@ def restart_plan(run_dir: str | Path, rec: Mapping[str, Any], *, entries: Iterab
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
         raise _refuse("port", "must be an integer in 1..65535")
     nnodes = _int(launch, rec, "nnodes", 1, 10_000, 1)
+    node_rank = _int(launch, rec, "node_rank", 0, nnodes - 1, 0)
+    main = rdzv.main_run_dir(run_dir, node_rank)  # node R > 0 keeps its record in <run dir>/node<R>
     return lp.LaunchPlan(
-        config=config, root=str(run_dir.parent), name=run_dir.name, overrides=overrides, gpus=_gpus(rec),
+        config=config, root=str(main.parent), name=main.name, overrides=overrides, gpus=_gpus(rec),
         gpu_tokens=tokens, nproc=_int(launch, rec, "nproc", 1, 1024, 1), port=port, nnodes=nnodes,
-        node_rank=_int(launch, rec, "node_rank", 0, nnodes - 1, 0), rdzv_endpoint=endpoint, template=tmpl,
+        node_rank=node_rank, rdzv_endpoint=endpoint, rdzv_id=launch.get("rdzv_id"), template=tmpl,
         resume=True, entry=entry)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from epam_tui.core import launch as lp
+from epam_tui.core import rendezvous as rdzv
 
 SCRIPT_NAME = "slurm.sbatch"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -96,11 +97,9 @@ def slurm_script(plan: lp.LaunchPlan, partition: str, gpus: bool = True, cpus_pe
         "set -euo pipefail",
         f"cd {q(cwd)}",
         "export CUDA_DEVICE_ORDER=PCI_BUS_ID PYTHONUNBUFFERED=1",
-        'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-        "MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))",
+        *rdzv.SLURM_HEAD_LINES,
     ]
-    torchrun = [q(plan.python), *lp.TORCHRUN, '--nnodes="$SLURM_JOB_NUM_NODES"', f"--nproc_per_node={int(plan.nproc)}",
-                '--rdzv-id="$SLURM_JOB_ID"', "--rdzv-backend=c10d", '--rdzv-endpoint="$MASTER_ADDR:$MASTER_PORT"']
+    torchrun = [q(plan.python), *lp.TORCHRUN, *rdzv.slurm_torchrun_args(plan.nproc)]  # the local launch's builder
     train = [q(a) for a in (*plan.entry, *plan.train_args())]
     lines.append(f"srun --kill-on-bad-exit=1 {' '.join(torchrun)} {' '.join(train)}")
     return "\n".join(lines) + "\n"
