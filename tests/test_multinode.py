@@ -144,14 +144,16 @@ def test_two_nodes_write_one_run_dir_equal_to_a_two_process_run(tmp_path: Path, 
         # node 0 first: on one host the first agent to start keeps the rendezvous store on PORT
         assert poll_until(lambda: (runs.read_run(run_dir) or {}).get("pid"), 60), "node 0 did not start"
         procs.append(_launch_node(1, port, root, sets))
-        outs = [p.communicate(timeout=300)[0] for p in procs]
+        # both end; a node that fails (e.g. refused by pre-flight) ends the wait at once, not the other's timeout
+        poll_until(lambda: all(p.poll() is not None for p in procs) or any(p.poll() for p in procs), 300, step=0.5)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
         for d in (run_dir, node1_dir):
             if runs.read_run(d) and runs.is_alive(runs.read_run(d)):
                 runs.stop(d, grace=5)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    outs = [p.communicate(timeout=30)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-3000:] for o in outs)
     assert "val top1" in outs[0]
 
