@@ -91,6 +91,7 @@ class NvmlBackend:
         self.static = [(self._str(pynvml.nvmlDeviceGetUUID(h)), self._str(pynvml.nvmlDeviceGetName(h)))
                        for h in self.handles]
         self.process_ttl = process_ttl
+        self._memory_v2 = hasattr(pynvml, "nvmlMemory_v2")
         self._procs: list[list[GpuProcess]] = [[] for _ in self.handles]
         self._procs_time = -math.inf
 
@@ -113,6 +114,16 @@ class NvmlBackend:
                 out.append(GpuProcess(p.pid, used if isinstance(used, int) else None, name, user))
         return out
 
+    def _memory(self, handle: Any) -> Any:
+        """Memory as nvidia-smi shows it: NVML's v2 query, whose ``used`` leaves out the driver's reserved
+        memory (the v1 query counts it: ~600 MiB more on an H200). Drivers without v2 get v1."""
+        if self._memory_v2:
+            try:
+                return self.nvml.nvmlDeviceGetMemoryInfo(handle, version=self.nvml.nvmlMemory_v2)
+            except Exception:  # noqa: BLE001 - NVMLError_FunctionNotFound / NotSupported on old drivers
+                self._memory_v2 = False
+        return self.nvml.nvmlDeviceGetMemoryInfo(handle)
+
     def devices(self) -> list[GpuInfo]:
         nv = self.nvml
         now = time.monotonic()
@@ -121,7 +132,7 @@ class NvmlBackend:
             self._procs_time = now
         out = []
         for i, h in enumerate(self.handles):
-            mem = nv.nvmlDeviceGetMemoryInfo(h)
+            mem = self._memory(h)
             util = self._try(lambda: nv.nvmlDeviceGetUtilizationRates(h).gpu)
             temp = self._try(lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU))
             power = self._try(lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0)
