@@ -68,7 +68,7 @@ def start_tui(runs: Path, env: dict, trace: list[str] | None = None) -> tuple[su
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     tui_env = {**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "EPAM_TUI_FAKE_GPUS": "8"}
     try:
-        head = [sys.executable, str(ROOT / "benchmarks/_soak_trace.py"), *trace, "--"] if trace else [sys.executable, "-m", "epam_tui.cli"]
+        head = [sys.executable, str(ROOT / "tools/diagnostics/soak_trace.py"), *trace, "--"] if trace else [sys.executable, "-m", "epam_tui.cli"]
         proc = subprocess.Popen([*head, "monitor", str(runs)], cwd=ROOT, env=tui_env,
                                 stdin=slave, stdout=slave, stderr=slave, start_new_session=True, close_fds=True)
     finally:
@@ -182,7 +182,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary run directory")
     parser.add_argument("--trace", nargs=4, metavar=("START", "FIRST", "EVERY", "DIR"), default=None,
                         help="diagnostic: tracemalloc in the TUI from START s, snapshots to DIR at FIRST s and "
-                             "every EVERY s after (compare with benchmarks/_soak_trace.py --compare)")
+                             "every EVERY s after (compare with tools/diagnostics/soak_trace.py --compare)")
     parser.add_argument("--log-rate", type=float, default=0.0, metavar="R",
                         help="diagnostic: also append R plain INFO lines per second to the run's train.log (a "
                              "long session's log in minutes; the trainer writes ~0.3 lines/s)")

@@ -1,10 +1,10 @@
 """Diagnostic wrapper (soak.py --trace): runs the monitor as `python -m epam_tui.cli ...` with tracemalloc
 started at START seconds (none if START < 0) and, every EVERY seconds from FIRST on, a snapshot dumped to
 OUT/snap-<seconds>.bin and the fill of every functools.lru_cache and Textual LRU/FIFO cache in the process
-to OUT/caches-<seconds>.json. Compare two dumps with `python benchmarks/_soak_trace.py --compare A B`
+to OUT/caches-<seconds>.json. Compare two dumps with `python tools/diagnostics/soak_trace.py --compare A B`
 (snapshots) or `--caches A B` (cache fills).
 
-    python benchmarks/_soak_trace.py START FIRST EVERY OUT -- monitor <runs>
+    python tools/diagnostics/soak_trace.py START FIRST EVERY OUT -- monitor <runs>
 """
 
 from __future__ import annotations
@@ -132,12 +132,15 @@ def compare_caches(a: str, b: str) -> None:
 
 
 def compare(a: str, b: str) -> None:
-    from _memory_variants import report_growth  # this folder is on sys.path when run as a script
+    from memory_variants import report_growth  # this folder is on sys.path when run as a script
 
     report_growth(tracemalloc.Snapshot.load(a), tracemalloc.Snapshot.load(b), top=25)
 
 
 def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return
     if sys.argv[1] in ("--compare", "--caches"):
         (compare if sys.argv[1] == "--compare" else compare_caches)(sys.argv[2], sys.argv[3])
         return

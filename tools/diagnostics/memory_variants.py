@@ -23,8 +23,8 @@ caches full) the growth left is what keeps growing for as long as records arrive
 Prints the RSS every 30 s, the growth from the end of the first minute, and the RSS at the end after one
 malloc_trim(0) (how much of it was freed memory glibc had not returned), one line per variant.
 
-    python benchmarks/_memory_variants.py                      # every variant, 240 s each, 2 records/s
-    python benchmarks/_memory_variants.py full nocharts --seconds 120
+    python tools/diagnostics/memory_variants.py                      # every variant, 240 s each, 2 records/s
+    python tools/diagnostics/memory_variants.py full nocharts --seconds 120
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # soak.rss_split
 FIXTURE = ROOT / "tests" / "tui" / "fixtures" / "runs"
 VARIANTS = ("full", "nodata", "nocharts", "notable", "nolog", "bare", "slowcharts", "gc", "trim", "arena2", "trace")
 LINE = ("2026/11/25 01:41:42 - mmengine - INFO - Epoch(train)  [{e}][{i:>3}/100]  lr: {lr:.4e}  eta: 2:03:04  "
@@ -72,7 +73,7 @@ def rss_parts() -> dict[str, float]:
     code runs), the main heap ([heap], glibc's brk arena), other anonymous memory (pymalloc arenas,
     glibc thread arenas, big blocks, thread stacks), plus pymalloc's own arena count from
     sys._debugmallocstats (1 MiB each on 64-bit CPython >= 3.10)."""
-    from soak import rss_split  # benchmarks/soak.py, beside this script
+    from soak import rss_split  # benchmarks/soak.py (benchmarks/ is on sys.path)
 
     parts = rss_split()
     if not parts:

@@ -5,7 +5,7 @@ cells (like the run table); a Log gets a new 150-character line every 2.6 s (the
 Prints RSS every 5 minutes. ``--shrunk``: the DataTable's and the Log's render caches sized as the
 monitor's RunTable and LogPane size theirs (Textual's defaults hold 10,000 cells and 1,024 lines).
 
-    python benchmarks/_bare_soak.py --minutes 20 [--shrunk]
+    python tools/diagnostics/bare_soak.py --minutes 20 [--shrunk]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import psutil
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # --shrunk takes the monitor's widgets
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # --shrunk takes the monitor's widgets
 
 
 class Bare(App):
@@ -32,7 +32,8 @@ class Bare(App):
     def compose(self) -> ComposeResult:
         yield Header()
         if self.shrunk:
-            from epam_tui.ui.screens.monitor import LogPane, RunTable
+            from epam_tui.ui.widgets.log_pane import LogPane
+            from epam_tui.ui.widgets.run_table import RunTable
 
             yield RunTable(id="table")
             yield LogPane(id="log", max_lines=5000)
