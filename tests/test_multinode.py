@@ -1,7 +1,7 @@
 """Multi-node torchrun through ``epam-tui launch``: two "nodes" on this machine (node rank 0 and 1, one
 c10d rendezvous at 127.0.0.1, Gloo on CPU) write ONE run directory whose metrics equal a 2-process
 single-node ``torchrun --standalone`` run with the same seed; the rendezvous options are built once
-(``epam_tui.core.rendezvous``) for the local launch and the Slurm script."""
+(``epam_tui.core.launch.rendezvous``) for the local launch and the Slurm script."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ import pytest
 
 from epam_tui.commands import launch as cmd
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight, relaunch, runs
-from epam_tui.core import rendezvous as rdzv
+from epam_tui.core import runs
+from epam_tui.core.launch import checks as preflight
+from epam_tui.core.launch import relaunch
+from epam_tui.core.launch import rendezvous as rdzv
 from tests.conftest import ROOT, poll_until, tiny_overrides
 
 CONFIG = "configs/epam_synthetic_demo.yaml"

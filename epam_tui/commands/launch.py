@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight, rendezvous
+from epam_tui.core.launch import checks as preflight
+from epam_tui.core.launch import rendezvous
 from epam_tui.core import runs
 from epam_tui.core.procs import tail_lines
 

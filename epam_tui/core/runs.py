@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight, relaunch
+from epam_tui.core.launch import checks as preflight
+from epam_tui.core.launch import relaunch
 from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are part of this module's API
     ENDED,
     EXIT_JSON,
@@ -392,7 +393,7 @@ def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch:
     """Pre-flight (config, data, work dir), write ``slurm.sbatch`` into the run dir and submit it;
     returns run.json with the job id. Raises ``Refused`` before writing anything when pre-flight fails."""
     from epam_tui.core import slurm
-    from epam_tui.core.slurm_script import write_slurm_script
+    from epam_tui.core.launch.sbatch import write_slurm_script
 
     bad = preflight.failures(preflight.slurm_checks(plan))
     if bad:

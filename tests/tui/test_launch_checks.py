@@ -11,7 +11,8 @@ import pytest
 
 from epam_tui.commands import launch as cmd
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight, runs
+from epam_tui.core import runs
+from epam_tui.core.launch import checks as preflight
 from fixtures.launch_helpers import FAKE_TRAINER, fake_command, gpu, make_config, wait_for
 
 
@@ -88,7 +89,7 @@ def test_launcher_files_honour_the_umask(tmp_path, mask):
         wait_for(lambda: (runs.refresh(plan.run_dir) or {}).get("status") in runs.ENDED)
         slurm_plan = lp.make_plan(str(make_config(tmp_path)), lp.GpuState([]), gpus="cpu", nproc=2,
                                   root=str(tmp_path / "wd"), name="script")
-        from epam_tui.core.slurm_script import write_slurm_script
+        from epam_tui.core.launch.sbatch import write_slurm_script
 
         script = write_slurm_script(slurm_plan, "gpu")
     finally:

@@ -59,7 +59,7 @@ def test_dry_run_exits_nonzero_when_preflight_would_refuse(tmp_path, no_gpus, ca
 
 def test_dry_run_refuses_a_work_dir_it_cannot_write(tmp_path, no_gpus, capsys, monkeypatch):
     """The probe writes real bytes; its verdict is faked here (root writes through permission bits)."""
-    from epam_tui.core import preflight
+    from epam_tui.core.launch import checks as preflight
 
     real = preflight.probe_writable
     monkeypatch.setattr(preflight, "probe_writable",

@@ -19,7 +19,7 @@ from fixtures.launch_helpers import busy_gpu, fake_command, gpu, make_config, wa
 @pytest.fixture(autouse=True)
 def _no_torch_probe(monkeypatch):
     """The screen asks the venv's torch for CUDA in a subprocess (seconds): unknown here, so no warning."""
-    monkeypatch.setattr("epam_tui.core.preflight.torch_has_cuda", lambda python: None)
+    monkeypatch.setattr("epam_tui.core.launch.checks.torch_has_cuda", lambda python: None)
 
 
 class NoDriver:

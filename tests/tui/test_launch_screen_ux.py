@@ -15,7 +15,7 @@ from fixtures.launch_helpers import gpu, make_config
 @pytest.fixture(autouse=True)
 def _torch_without_cuda(monkeypatch):
     """The venv's torch, as the screen's subprocess probe would answer: no CUDA."""
-    monkeypatch.setattr("epam_tui.core.preflight.torch_has_cuda", lambda python: False)
+    monkeypatch.setattr("epam_tui.core.launch.checks.torch_has_cuda", lambda python: False)
 
 
 class Host(App):

@@ -22,7 +22,8 @@ from textual.widgets import Footer, Input, Label, OptionList, SelectionList, Sta
 from textual.widgets.selection_list import Selection
 
 from epam_tui.core import launch as lp
-from epam_tui.core import preflight, runs
+from epam_tui.core import runs
+from epam_tui.core.launch import checks as preflight
 from epam_tui.ui.actions import bindings
 from epam_tui.ui.widgets.gpu_list import GpuList
 

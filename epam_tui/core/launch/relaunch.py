@@ -19,10 +19,12 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from epam_tui.core import launch as lp
-from epam_tui.core import rendezvous as rdzv
+from epam_tui.core.launch import rendezvous as rdzv
+from epam_tui.core.launch.errors import LaunchError
+from epam_tui.core.launch.plan import NAME_RE, TRAIN_ENTRY, LaunchPlan, RecordedGpu
+from epam_tui.core.launch.templates import CommandTemplate, load_template
 
-KNOWN_ENTRIES: tuple[tuple[str, ...], ...] = (lp.TRAIN_ENTRY,)
+KNOWN_ENTRIES: tuple[tuple[str, ...], ...] = (TRAIN_ENTRY,)
 TEMPLATES_DIR = "configs/launch"
 OVERRIDE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*=[^\x00-\x1f\x7f]*")
 GPU_TOKEN_RE = re.compile(r"\d+|(GPU|MIG)-[0-9A-Za-z/-]+")
@@ -30,8 +32,8 @@ ENDPOINT_RE = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _refuse(field: str, why: str) -> lp.LaunchError:
-    return lp.LaunchError(f"cannot restart: run.json {field} {why}; launch the run again instead")
+def _refuse(field: str, why: str) -> LaunchError:
+    return LaunchError(f"cannot restart: run.json {field} {why}; launch the run again instead")
 
 
 def _int(launch: Mapping[str, Any], rec: Mapping[str, Any], key: str, lo: int, hi: int, default: int) -> int:
@@ -54,7 +56,7 @@ def _strings(value: Any, field: str, pattern: re.Pattern[str] | None = None) -> 
 
 
 def _entry(launch: Mapping[str, Any], entries: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
-    entry = tuple(_strings(launch.get("entry"), "launch.entry")) or lp.TRAIN_ENTRY
+    entry = tuple(_strings(launch.get("entry"), "launch.entry")) or TRAIN_ENTRY
     known = [tuple(e) for e in entries]
     if entry not in known:
         shown = " or ".join(shlex.join(e) for e in known)
@@ -63,17 +65,17 @@ def _entry(launch: Mapping[str, Any], entries: Iterable[tuple[str, ...]]) -> tup
     return entry
 
 
-def _template(data: Any, templates_dir: str | Path) -> lp.CommandTemplate:
+def _template(data: Any, templates_dir: str | Path) -> CommandTemplate:
     name = data.get("name") if isinstance(data, Mapping) else None
-    if not isinstance(name, str) or not lp.NAME_RE.fullmatch(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise _refuse("launch.template", "has no plain template name")
     path = Path(templates_dir) / f"{name}.yaml"
     if not path.is_file():
         raise _refuse("launch.template", f"names {name!r}, which is not in {templates_dir}/ "
                       "(only templates found there are restarted)")
-    tmpl = lp.load_template(str(path), templates_dir)
+    tmpl = load_template(str(path), templates_dir)
     if not tmpl.resume_args:
-        raise lp.LaunchError(f"command template {name} has no resume_args; add them to {path} to restart it")
+        raise LaunchError(f"command template {name} has no resume_args; add them to {path} to restart it")
     return tmpl
 
 
@@ -86,19 +88,19 @@ def _gpus(rec: Mapping[str, Any]) -> list[Any]:
         if not isinstance(g, Mapping) or isinstance(g.get("index"), bool) or not isinstance(g.get("index"), int) \
                 or not isinstance(g.get("uuid"), str) or CONTROL.search(g["uuid"] + str(g.get("name", ""))):
             raise _refuse("gpus", "entries must be {index: int, uuid: str, name: str}")
-        out.append(lp.RecordedGpu(int(g["index"]), str(g["uuid"]), str(g.get("name", ""))))
+        out.append(RecordedGpu(int(g["index"]), str(g["uuid"]), str(g.get("name", ""))))
     return out
 
 
 def restart_plan(run_dir: str | Path, rec: Mapping[str, Any], *, entries: Iterable[tuple[str, ...]] = KNOWN_ENTRIES,
-                 templates_dir: str | Path = TEMPLATES_DIR) -> lp.LaunchPlan:
+                 templates_dir: str | Path = TEMPLATES_DIR) -> LaunchPlan:
     """The plan that starts the run in ``run_dir`` again with ``--resume auto`` (see the module doc)."""
     run_dir = Path(run_dir)
     launch = rec.get("launch") or {}
     if not isinstance(launch, Mapping):
         raise _refuse("launch", "must be an object")
     tmpl = _template(launch["template"], templates_dir) if launch.get("template") else None
-    entry = lp.TRAIN_ENTRY if tmpl is not None else _entry(launch, entries)
+    entry = TRAIN_ENTRY if tmpl is not None else _entry(launch, entries)
     config = rec.get("config")
     if config is not None and (not isinstance(config, str) or CONTROL.search(config)):
         raise _refuse("config", "must be a path without control characters")
@@ -115,7 +117,7 @@ def restart_plan(run_dir: str | Path, rec: Mapping[str, Any], *, entries: Iterab
     nnodes = _int(launch, rec, "nnodes", 1, 10_000, 1)
     node_rank = _int(launch, rec, "node_rank", 0, nnodes - 1, 0)
     main = rdzv.main_run_dir(run_dir, node_rank)  # node R > 0 keeps its record in <run dir>/node<R>
-    return lp.LaunchPlan(
+    return LaunchPlan(
         config=config, root=str(main.parent), name=main.name, overrides=overrides, gpus=_gpus(rec),
         gpu_tokens=tokens, nproc=_int(launch, rec, "nproc", 1, 1024, 1), port=port, nnodes=nnodes,
         node_rank=node_rank, rdzv_endpoint=endpoint, rdzv_id=launch.get("rdzv_id"), template=tmpl,

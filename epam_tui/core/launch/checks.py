@@ -21,8 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from epam_tui.core import launch as lp
-from epam_tui.core import rendezvous as rdzv
+from epam_tui.core.launch import rendezvous as rdzv
+from epam_tui.core.launch.configs import summarize
+from epam_tui.core.launch.devices import GpuState, busy_reasons, gpus_of_runs
+from epam_tui.core.launch.errors import LaunchError
+from epam_tui.core.launch.plan import LaunchPlan
+from epam_tui.core.launch.ports import port_free
 
 PROBE_BYTES = 1 << 20  # a full disk takes an empty probe file; 1 MiB of real bytes it does not
 CUDA_PROBE_TIMEOUT_S = 120.0  # importing torch cold on a network file system can take a while
@@ -83,10 +87,10 @@ def _existing_dir(path: Path) -> Path:
     return path
 
 
-def check_work_dir(plan: lp.LaunchPlan) -> Check:
+def check_work_dir(plan: LaunchPlan) -> Check:
     try:
         run_dir = plan.run_dir
-    except lp.LaunchError as exc:
+    except LaunchError as exc:
         return Check("work_dir", False, str(exc))
     if run_dir.exists() and (not run_dir.is_dir() or any(not rdzv.is_node_dir(p) for p in run_dir.iterdir())):
         return Check("work_dir", False, f"{run_dir} already exists; choose another --name (or restart that run)")
@@ -118,7 +122,7 @@ def check_run_dir_writable(run_dir: str | Path) -> Check:
 # config, data, port, GPUs
 
 
-def check_config(plan: lp.LaunchPlan) -> Check:
+def check_config(plan: LaunchPlan) -> Check:
     if plan.template is not None:
         cwd = plan.cwd()
         if cwd and not Path(cwd).is_dir():
@@ -129,7 +133,7 @@ def check_config(plan: lp.LaunchPlan) -> Check:
         return Check("config", True, "foreign command: its config is not checked")
     if not plan.config:
         return Check("config", False, "no config chosen; give a CONFIG (configs/*.yaml)")
-    summary = lp.summarize(plan.config, plan.overrides)
+    summary = summarize(plan.config, plan.overrides)
     if summary.errors:
         more = f" (+{len(summary.errors) - 1} more)" if len(summary.errors) > 1 else ""
         return Check("config", False, f"{summary.errors[0]}{more}")
@@ -144,10 +148,10 @@ def data_paths(cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def check_data(plan: lp.LaunchPlan) -> Check:
+def check_data(plan: LaunchPlan) -> Check:
     if plan.template is not None or not plan.config:
         return Check("data", True, "not checked for foreign commands")
-    summary = lp.summarize(plan.config, plan.overrides)
+    summary = summarize(plan.config, plan.overrides)
     if summary.cfg is None:
         return Check("data", True, "not checked until the config is valid")
     base = Path(plan.cwd() or ".")
@@ -161,7 +165,7 @@ def check_data(plan: lp.LaunchPlan) -> Check:
     return Check("data", True, "data paths present")
 
 
-def check_port(plan: lp.LaunchPlan, reserved: Iterable[int] = ()) -> Check:
+def check_port(plan: LaunchPlan, reserved: Iterable[int] = ()) -> Check:
     port = plan.port if plan.template is None else (plan.template.port or plan.port)
     if not plan.distributed and plan.template is None:
         return Check("port", True, "one process: no rendezvous port")
@@ -173,12 +177,12 @@ def check_port(plan: lp.LaunchPlan, reserved: Iterable[int] = ()) -> Check:
         return Check("port", True, f"rendezvous on {plan.rdzv_endpoint} (not checked from here)")
     if port in set(reserved):
         return Check("port", False, f"port {port} is used by a live run of ours; stop it first or pick another port")
-    if not lp.port_free(port):
+    if not port_free(port):
         return Check("port", False, f"port {port} is in use on this host; stop what holds it (or choose another port)")
     return Check("port", True, f"port {port} free")
 
 
-def check_gpus(plan: lp.LaunchPlan, state: lp.GpuState) -> Check:
+def check_gpus(plan: LaunchPlan, state: GpuState) -> Check:
     if plan.cpu:
         return Check("gpus", True, f"CPU: {plan.nproc} process{'es' if plan.nproc > 1 else ''} on Gloo")
     if not state.has_gpus:
@@ -193,9 +197,9 @@ def check_gpus(plan: lp.LaunchPlan, state: lp.GpuState) -> Check:
     return Check("gpus", True, f"GPUs {','.join(plan.gpu_tokens)}")
 
 
-def check_busy(plan: lp.LaunchPlan, state: lp.GpuState, ours: Mapping[str, str], confirmed: bool) -> Check:
+def check_busy(plan: LaunchPlan, state: GpuState, ours: Mapping[str, str], confirmed: bool) -> Check:
     by_uuid = {str(d.uuid): d for d in state.devices}
-    busy = [(g, lp.busy_reasons(by_uuid.get(str(g.uuid), g), ours)) for g in plan.gpus]
+    busy = [(g, busy_reasons(by_uuid.get(str(g.uuid), g), ours)) for g in plan.gpus]
     busy = [(g, r) for g, r in busy if r]
     if not busy:
         return Check("busy", True, "picked GPUs are idle" if plan.gpus else "CPU run: no GPU to share")
@@ -209,7 +213,7 @@ def check_busy(plan: lp.LaunchPlan, state: lp.GpuState, ours: Mapping[str, str],
 # the lists
 
 
-def preflight(plan: lp.LaunchPlan, state: lp.GpuState, live: Sequence[Mapping[str, Any]] = (),
+def preflight(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]] = (),
               confirmed_busy: bool = False) -> list[Check]:
     """Every pre-flight check of a new launch; it may start only if all are ``ok``.
 
@@ -219,28 +223,28 @@ def preflight(plan: lp.LaunchPlan, state: lp.GpuState, live: Sequence[Mapping[st
     return [
         check_config(plan),
         check_gpus(plan, state),
-        check_busy(plan, state, lp.gpus_of_runs(live), confirmed_busy),
+        check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
         check_data(plan),
         check_work_dir(plan),
         check_port(plan, reserved),
     ]
 
 
-def restart_checks(plan: lp.LaunchPlan, state: lp.GpuState, live: Sequence[Mapping[str, Any]] = (),
+def restart_checks(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]] = (),
                    confirmed_busy: bool = False) -> list[Check]:
     """Pre-flight of a restart: as a launch, but the run directory exists and must take writes."""
     reserved = [int(r["port"]) for r in live if r.get("port")]
     return [
         check_config(plan),
         check_gpus(plan, state),
-        check_busy(plan, state, lp.gpus_of_runs(live), confirmed_busy),
+        check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
         check_data(plan),
         check_run_dir_writable(plan.run_dir),
         check_port(plan, reserved),
     ]
 
 
-def slurm_checks(plan: lp.LaunchPlan) -> list[Check]:
+def slurm_checks(plan: LaunchPlan) -> list[Check]:
     """Pre-flight of a Slurm submission: what is checkable from the login node."""
     return [check_config(plan), check_data(plan), check_work_dir(plan)]
 
@@ -263,7 +267,7 @@ def torch_has_cuda(python: str) -> bool | None:
     return {"True": True, "False": False}.get(answer[0] if answer else "")
 
 
-def cuda_warning(plan: lp.LaunchPlan, probe: Any = None) -> str | None:
+def cuda_warning(plan: LaunchPlan, probe: Any = None) -> str | None:
     """The warning to show before spawning when GPUs were picked but the venv's torch has no CUDA
     (``probe(python) -> bool | None``, default ``torch_has_cuda``); None when there is nothing to say.
     Blocks for a second or two the first time (torch is imported in a subprocess): call it from a worker."""

@@ -18,8 +18,9 @@ import shlex
 from pathlib import Path
 from typing import Iterable
 
-from epam_tui.core import launch as lp
-from epam_tui.core import rendezvous as rdzv
+from epam_tui.core.launch import rendezvous as rdzv
+from epam_tui.core.launch.errors import LaunchError
+from epam_tui.core.launch.plan import TORCHRUN, LaunchPlan, check_name
 
 SCRIPT_NAME = "slurm.sbatch"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,7 +32,7 @@ def refuse_control(label: str, value: object) -> str:
     """``value`` as text, or a LaunchError when it holds a control character (newline, tab, ...)."""
     text = str(value)
     if CONTROL.search(text):
-        raise lp.LaunchError(f"{label} {text!r} contains a control character (newline, tab, ...); "
+        raise LaunchError(f"{label} {text!r} contains a control character (newline, tab, ...); "
                              "rename it or choose another path")
     return text
 
@@ -44,7 +45,7 @@ def directive_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def script_values(plan: lp.LaunchPlan, cwd: str) -> Iterable[tuple[str, str]]:
+def script_values(plan: LaunchPlan, cwd: str) -> Iterable[tuple[str, str]]:
     """(label, value) of every free-text value the script holds (each is checked, then quoted)."""
     yield "--root", str(plan.root)
     yield "run dir", str(plan.run_dir)
@@ -57,7 +58,7 @@ def script_values(plan: lp.LaunchPlan, cwd: str) -> Iterable[tuple[str, str]]:
         yield "--set", override
 
 
-def slurm_script(plan: lp.LaunchPlan, partition: str, gpus: bool = True, cpus_per_task: int = 8,
+def slurm_script(plan: LaunchPlan, partition: str, gpus: bool = True, cpus_per_task: int = 8,
                  time_limit: str | None = None, cwd: str | None = None) -> str:
     """An sbatch script running the plan's torchrun command under ``srun``, one task per node.
 
@@ -67,25 +68,25 @@ def slurm_script(plan: lp.LaunchPlan, partition: str, gpus: bool = True, cpus_pe
     run dir's ``stdout.log`` that the monitor follows. ``cwd``: where the job starts (default: here).
     """
     if plan.template is not None:
-        raise lp.LaunchError("--slurm runs epam train; a foreign --command cannot go through --slurm yet")
+        raise LaunchError("--slurm runs epam train; a foreign --command cannot go through --slurm yet")
     if not PARTITION_RE.fullmatch(partition or ""):
-        raise lp.LaunchError(f"--slurm {partition!r}: not a partition name (letters, digits, '._-', comma-separated)")
+        raise LaunchError(f"--slurm {partition!r}: not a partition name (letters, digits, '._-', comma-separated)")
     if time_limit is not None and not TIME_RE.fullmatch(str(time_limit)):
-        raise lp.LaunchError(f"time limit {time_limit!r}: use Slurm's form, e.g. 1-00:00:00 or 90")
+        raise LaunchError(f"time limit {time_limit!r}: use Slurm's form, e.g. 1-00:00:00 or 90")
     if not isinstance(cpus_per_task, int) or not 0 < cpus_per_task <= 4096:
-        raise lp.LaunchError(f"cpus per task must be an integer in 1..4096, got {cpus_per_task!r}")
+        raise LaunchError(f"cpus per task must be an integer in 1..4096, got {cpus_per_task!r}")
     cwd = os.getcwd() if cwd is None else cwd
     for label, value in script_values(plan, cwd):
         refuse_control(label, value)
     run_dir = plan.run_dir
     output = str(run_dir / "stdout.log")
     if "%" in output:
-        raise lp.LaunchError(f"run dir {str(run_dir)!r} contains '%' (sbatch would expand it in the log path); "
+        raise LaunchError(f"run dir {str(run_dir)!r} contains '%' (sbatch would expand it in the log path); "
                              "choose another --root or --name")
     q = shlex.quote
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name={directive_quote(lp.check_name(plan.name))}",
+        f"#SBATCH --job-name={directive_quote(check_name(plan.name))}",
         f"#SBATCH --partition={partition}",
         f"#SBATCH --nodes={int(plan.nnodes)}",
         "#SBATCH --ntasks-per-node=1",
@@ -99,13 +100,13 @@ def slurm_script(plan: lp.LaunchPlan, partition: str, gpus: bool = True, cpus_pe
         "export CUDA_DEVICE_ORDER=PCI_BUS_ID PYTHONUNBUFFERED=1",
         *rdzv.SLURM_HEAD_LINES,
     ]
-    torchrun = [q(plan.python), *lp.TORCHRUN, *rdzv.slurm_torchrun_args(plan.nproc)]  # the local launch's builder
+    torchrun = [q(plan.python), *TORCHRUN, *rdzv.slurm_torchrun_args(plan.nproc)]  # the local launch's builder
     train = [q(a) for a in (*plan.entry, *plan.train_args())]
     lines.append(f"srun --kill-on-bad-exit=1 {' '.join(torchrun)} {' '.join(train)}")
     return "\n".join(lines) + "\n"
 
 
-def write_slurm_script(plan: lp.LaunchPlan, partition: str, gpus: bool = True, **kwargs) -> Path:
+def write_slurm_script(plan: LaunchPlan, partition: str, gpus: bool = True, **kwargs) -> Path:
     """Write ``slurm_script(...)`` to ``<run dir>/slurm.sbatch`` (atomically, mode per the umask);
     returns its path. Nothing is written when the script is refused."""
     from epam.fileio import atomic_write_text
