@@ -35,7 +35,7 @@ from typing import Any
 
 from epam_tui.core import rundir
 from epam_tui.core.procs import is_alive
-from epam_tui.core.runstate import STALL_FACTOR, STALL_MIN_S, device_label, fmt_duration, stall_threshold  # noqa: F401
+from epam_tui.core.runstate import STALL_FACTOR, STALL_MIN_S, device_label, fmt_duration, stall_reason, stall_threshold  # noqa: F401
 from epam_tui.core.sources.parsers import SeriesStore, feed_epam_official, feed_json, feed_mmengine
 from epam_tui.core.tail import Tailer, open_regular
 
@@ -438,9 +438,9 @@ class RunWatcher:
         if pids or job:  # a Slurm job's processes may be on another node: Slurm says whether it runs
             if not job and not any(is_alive(pid, created) for pid, created in pids):
                 return "failed", _gone_reason(p=self.path)
-            limit, why = stall_threshold(d.record_interval)
-            if now - d.last_update > limit:
-                return "stalled", f"no new step for {fmt_duration(now - d.last_update)} ({why})"
+            stalled = stall_reason(now, d.last_update, d.record_interval)
+            if stalled:
+                return "stalled", stalled
             return "running", ""
         if d.kind != "epam":
             if d.max_epochs and d.store.val and max(d.store.val) >= d.max_epochs:

@@ -43,6 +43,18 @@ def stall_threshold(interval: float | None) -> tuple[float, str]:
     return limit, rule if limit > STALL_MIN_S else f"{rule}, at least {STALL_MIN_S:.0f} s"
 
 
+def stall_reason(now: float, last_update: float | None, interval: float | None) -> str | None:
+    """Why a live run counts as stalled, or None while it does not: no new record for longer than
+    ``stall_threshold``. A run whose update time is not known yet (nothing read: ``last_update`` 0 or
+    None) is never stalled: there is no "since" to measure from."""
+    if not last_update or last_update <= 0:
+        return None
+    limit, why = stall_threshold(interval)
+    if now - last_update > limit:
+        return f"no new step for {fmt_duration(now - last_update)} ({why})"
+    return None
+
+
 def fmt_duration(seconds: float) -> str:
     """"48 s", "4 min", "2.5 h"."""
     if seconds < 100:

@@ -96,6 +96,25 @@ def test_stall_threshold_has_a_floor_of_60_s(tmp_path):
     assert _state_at(d, t0 + 70) == ("stalled", "no new step for 70 s (5x the median 2.0 s step interval, at least 60 s)")
 
 
+def test_a_live_run_with_no_update_time_yet_is_not_stalled(tmp_path):
+    """A run just spawned: its process lives, run.json is written, but nothing the trainer writes has
+    been read yet (last_update 0). It is running, not 'stalled for 499,000 h'."""
+    import os
+
+    import psutil
+
+    from epam_tui.core.runstate import stall_reason
+
+    d = tmp_path / "fresh"
+    d.mkdir()
+    (d / "run.json").write_text(json.dumps({"name": "fresh", "status": "running", "pid": os.getpid(),
+                                            "create_time": psutil.Process().create_time()}))
+    assert _state_at(d, 1_800_000_000.0) == ("running", "")
+    assert stall_reason(1_800_000_000.0, 0.0, None) is None
+    assert stall_reason(1_800_000_000.0, None, 2.0) is None
+    assert stall_reason(1_000.0, 920.0, None) == "no new step for 80 s (no step interval known yet; limit 60 s)"
+
+
 # ------------------------------------------------------------------------------ foreign runs (issue 18 item 5)
 MM_CONFIG = """
 model = dict(type='Recognizer3D')
