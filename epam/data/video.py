@@ -1,10 +1,6 @@
 """RGB frames from videos or extracted frame folders, decoded with PyAV; video writing for the tools.
 
-Where a sample's RGB lives (first match wins; the configured kind is tried first):
-
-- video: ``<root>/<frame_dir>_rgb.mp4``, ``<root>/<frame_dir>_rgb.avi``, ``<root>/<frame_dir>.mp4``,
-  ``<root>/<frame_dir>.avi`` (EPAM / NTU / MMAction2 naming);
-- frames: ``<root>/<frame_dir>/img_00001.jpg`` ... (1-based, 5 digits).
+Where a sample's RGB lives: ``epam.data.rgb_paths`` (av-free, so the TUI's data check shares it).
 
 Only the sampled frames are converted to arrays (and resized by swscale on the way, when asked).
 Video decoding runs sequentially up to the last sampled frame and stops there: inter-coded frames
@@ -22,31 +18,22 @@ import av
 import numpy as np
 
 from epam.data.errors import DataError
+from epam.data.rgb_paths import FRAME_PATTERN, rgb_candidates, rgb_path
 from epam.fileio import atomic_path
 
 log = logging.getLogger("epam.data")
 _ASPECT_WARNED = False
-VIDEO_PATTERNS = ("{}_rgb.mp4", "{}_rgb.avi", "{}.mp4", "{}.avi")
-FRAME_PATTERN = "img_{:05d}.jpg"
 # mpeg4 (MPEG-4 Part 2) first: encoding is bit-reproducible (libx264 from PyAV's wheels was not, even
 # single-threaded), fast to encode and decode, and every decoder reads it.
 PREFERRED_CODECS = ("mpeg4", "libx264")
 
 
-def rgb_candidates(root: str | Path, frame_dir: str, rgb_source: str = "video") -> list[Path]:
-    """Every path tried for a sample, the configured kind (``video`` or ``frames``) first."""
-    root = Path(root)
-    videos = [root / p.format(frame_dir) for p in VIDEO_PATTERNS]
-    frames = [root / frame_dir]
-    return frames + videos if rgb_source == "frames" else videos + frames
-
-
 def find_rgb(root: str | Path, frame_dir: str, rgb_source: str = "video") -> Path:
     """The video file or frame folder of ``frame_dir``; a :class:`DataError` listing what was tried."""
+    path = rgb_path(root, frame_dir, rgb_source)
+    if path is not None:
+        return path
     tried = rgb_candidates(root, frame_dir, rgb_source)
-    for path in tried:
-        if path.is_file() or (path.is_dir() and (path / FRAME_PATTERN.format(1)).is_file()):
-            return path
     names = ", ".join(p.name + ("/" + FRAME_PATTERN.format(1) if p.suffix == "" else "") for p in tried)
     raise DataError(f"no RGB for {frame_dir} in {root} (tried {names}); check data.video_root")
 

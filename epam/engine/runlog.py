@@ -1,5 +1,6 @@
 """What the trainer writes for readers: ``train.log`` (MMEngine text format), ``scalars.jsonl`` and
-``status.json``. The contract is ``docs/run_directory.md``. Only rank 0 creates a RunLog."""
+``status.json``. The contract is ``docs/run_directory.md`` (file names and states: ``epam.rundir``).
+Only rank 0 creates a RunLog."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from epam.fileio import atomic_write_text  # noqa: F401 - re-exported: status.json, config.yaml
+from epam.rundir import SCALARS_JSONL, STATUS_JSON, TRAIN_LOG, write_json
 
-STATES = ("running", "finished", "failed", "stopped")
 HEARTBEAT_S = 10.0  # status.json refresh period while no iteration line is due (validation)
 
 
@@ -63,8 +63,8 @@ class RunLog:
     def __init__(self, work_dir: Path, echo: TextIO | None = sys.stdout):
         self.dir = Path(work_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.text = open(self.dir / "train.log", "a", encoding="utf-8")
-        self.scalars = open(self.dir / "scalars.jsonl", "a", encoding="utf-8")
+        self.text = open(self.dir / TRAIN_LOG, "a", encoding="utf-8")
+        self.scalars = open(self.dir / SCALARS_JSONL, "a", encoding="utf-8")
         self.echo = echo
         self.status: dict[str, Any] = {
             "state": "running", "epoch": 0, "iter": 0, "max_epochs": 0, "iters_per_epoch": 0, "world_size": 1,
@@ -124,7 +124,7 @@ class RunLog:
         """Merge ``fields`` into status.json and rewrite it atomically (``updated`` = now)."""
         self.status.update(fields)
         self.status["updated"] = time.time()
-        atomic_write_text(self.dir / "status.json", json.dumps(self.status, indent=1))
+        write_json(self.dir / STATUS_JSON, self.status)
 
     def heartbeat(self, min_interval: float = HEARTBEAT_S) -> None:
         """Refresh ``updated`` if the last write is older than ``min_interval`` s (long validations)."""

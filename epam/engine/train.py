@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from epam.rundir import CHECKPOINTS
+
 EXIT_BAD_INPUT = 2
 
 
@@ -116,7 +118,7 @@ def io_error_reason(exc: OSError, work_dir: Path) -> str:
     """One line for a failed read or write: what, why, and what to do next."""
     what = f" writing {exc.filename}" if exc.filename else ""
     try:
-        resumable = (work_dir / "checkpoints" / "latest.pth").is_file()
+        resumable = (work_dir / CHECKPOINTS / "latest.pth").is_file()
     except OSError:
         resumable = False
     then = ("then continue with --resume auto (checkpoints/latest.pth, the last complete checkpoint, is intact)"
@@ -138,15 +140,15 @@ def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") ->
         if trainer is not None and trainer.log is not None:
             trainer.log.update_status(state=state, exit_reason=reason)
             return
-        from epam.fileio import atomic_write_text
+        from epam.rundir import STATUS_JSON, write_json
 
-        path = work_dir / "status.json"
+        path = work_dir / STATUS_JSON
         try:
             status = json.loads(path.read_text())
         except (OSError, ValueError):
             status = {}
         status.update(state=state, exit_reason=reason, pid=os.getpid(), updated=time.time())
-        atomic_write_text(path, json.dumps(status, indent=1))
+        write_json(path, status)
     except OSError:
         pass
 

@@ -47,6 +47,7 @@ from epam.engine.distributed import (DistInfo, TrainingError, all_gather, all_re
 from epam.engine.metrics import topk_correct, val_metrics
 from epam.engine.runlog import RunLog
 from epam.fileio import atomic_write_text
+from epam.rundir import CHECKPOINTS, CONFIG_YAML
 from epam.schedule import build_scheduler, recipe_total_batch
 
 __all__ = ["Trainer", "TrainingError", "seed_everything", "EXIT_NONFINITE", "EXIT_SIGNAL"]
@@ -164,7 +165,7 @@ class Trainer:
     def _setup(self, model: nn.Module | None, train_set: Any, val_set: Any, resume: str | None) -> None:
         """Everything after the run log exists: data, model, optimizer, schedule; then the resume."""
         cfg = self.cfg
-        self.ckpt = CheckpointManager(self.work_dir / "checkpoints", int(self.tcfg.get("keep_last", 3)),
+        self.ckpt = CheckpointManager(self.work_dir / CHECKPOINTS, int(self.tcfg.get("keep_last", 3)),
                                       self.tcfg.get("save_best")) if self.dist.main else None
         self.train_set, self.val_set = self._datasets(train_set, val_set)
         self.num_classes = int(cfg["model"]["num_classes"])
@@ -277,7 +278,7 @@ class Trainer:
         }
 
     def _resume(self, resume: str) -> None:
-        path = self.work_dir / "checkpoints" / "latest.pth" if resume == "auto" else Path(resume)
+        path = self.work_dir / CHECKPOINTS / "latest.pth" if resume == "auto" else Path(resume)
         if not path.exists():
             if resume == "auto":
                 self._info(f"No checkpoint to resume from at {path}; starting from scratch")
@@ -341,7 +342,7 @@ class Trainer:
         self.log.info("Environment:\n    " + "\n    ".join(self._environment()))
         text = dump_config(self.cfg)
         self.log.info("Config:\n" + text.rstrip())
-        atomic_write_text(self.work_dir / "config.yaml", text)
+        atomic_write_text(self.work_dir / CONFIG_YAML, text)
         n = sum(p.numel() for p in self.model.parameters())
         total = self.batch * self.dist.world_size
         self.log.info(f"Model: {type(self.model).__name__}, {n:,} parameters; {len(self.train_set)} train / "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from epam_tui.core.compare import cell
 from epam_tui.core.registry import detect_kind
+from epam_tui.core.rundir import CONFIG_YAML
 
 MARK = {"pass": "PASS", "fail": "FAIL", "pending": "....", "unknown": " ?? "}
 TABLE = (("train acc", "final_train"), ("val acc", "final_val"), ("gap", "gap"), ("best val", "best_val"),
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> int:
         from epam_tui.core.checklist_store import record
         from epam_tui.core.checks import run_verify
 
-        config = Path(args.run) / "config.yaml"
+        config = Path(args.run) / CONFIG_YAML
         if not config.exists():
             print(f"epam-tui checklist: {config} not found; cannot run epam verify", file=sys.stderr)
             return 2

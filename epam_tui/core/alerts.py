@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from epam_tui.core.procs import is_alive, tail_lines
-from epam_tui.core.rundir import read_events
+from epam_tui.core.rundir import EVENTS_JSONL, GPU_UTIL_JSONL, STDOUT_LOG, TRAIN_LOG, read_events
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
@@ -42,7 +42,7 @@ def _says_something(line: str) -> bool:
 def last_output(path: Path, n: int = 5) -> list[str]:
     """The last ``n`` meaningful lines of a run's own output: ``stdout.log`` (what the launched command
     printed), else ``train.log``; blank lines and rulers skipped."""
-    for name in ("stdout.log", "train.log"):
+    for name in (STDOUT_LOG, TRAIN_LOG):
         lines = [line.rstrip() for line in tail_lines(Path(path) / name, 80) if _says_something(line)]
         if lines:
             return lines[-n:]
@@ -101,7 +101,7 @@ class AlertTracker:
         for alert in fresh:
             seen.add((alert.kind, alert.key))
             try:
-                with open(run.path / "events.jsonl", "a", encoding="utf-8") as fh:
+                with open(run.path / EVENTS_JSONL, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps({"time": time.time(), "kind": alert.kind, "key": alert.key,
                                          "message": alert.message}) + "\n")
             except OSError:
@@ -136,7 +136,7 @@ class UtilRecorder:
         if now - self.last_write.get(run.path, 0.0) >= self.interval:
             self.last_write[run.path] = now
             try:
-                with open(run.path / "gpu_util.jsonl", "a", encoding="utf-8") as fh:
+                with open(run.path / GPU_UTIL_JSONL, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps({"time": now, "util": utils}) + "\n")
             except OSError:
                 pass

@@ -10,11 +10,12 @@ from typing import Any
 import yaml
 
 from epam import yamlsafe
+from epam_tui.core.rundir import CHECKLIST_YAML
 from epam_tui.core.tail import read_bounded
 
 
 def load_store(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "checklist.yaml"
+    path = Path(run_dir) / CHECKLIST_YAML
     try:
         data = yamlsafe.safe_load(read_bounded(path, 1 << 20).data.decode("utf-8"))  # regular files only, bounded
     except (OSError, ValueError, RecursionError, yaml.YAMLError):
@@ -23,7 +24,7 @@ def load_store(run_dir: str | Path) -> dict[str, Any]:
 
 
 def save_store(run_dir: str | Path, data: dict[str, Any]) -> None:
-    path = Path(run_dir) / "checklist.yaml"
+    path = Path(run_dir) / CHECKLIST_YAML
     tmp = path.with_name(".checklist.yaml.tmp")
     tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
     tmp.replace(path)

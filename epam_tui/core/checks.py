@@ -37,6 +37,7 @@ from epam_tui.core.check_result import FAIL, PASS, PENDING, UNKNOWN, CheckResult
 from epam_tui.core.checks_before import (check_config, check_data, check_gpus, check_verify, check_workdir, rgb_present,
                                          sample_entries)
 from epam_tui.core.registry import RunData, load_run
+from epam_tui.core.rundir import CHECKPOINTS, EVENTS_JSONL, GPU_UTIL_JSONL
 from epam_tui.core.tail import read_lines
 from epam_tui.core.runfacts import EpochAccuracy, convergence_epoch, epoch_accuracy, run_config
 
@@ -328,7 +329,7 @@ def util_samples(run_dir: Path) -> list[float]:
     import json
 
     out: list[float] = []
-    for name in ("gpu_util.jsonl", "events.jsonl"):
+    for name in (GPU_UTIL_JSONL, EVENTS_JSONL):
         try:
             lines = read_lines(run_dir / name).lines  # regular files only, streamed (core/tail.py)
         except OSError:
@@ -446,7 +447,7 @@ def evaluate(run_dir: str | Path, target: float = 0.90, load_checkpoint: bool = 
         check_target(acc, target, finished, val_epochs),
         gap_item(acc_by_epoch),
         check_best_checkpoint(val_epochs, acc, run.checkpoints, _log_lines(run_dir),
-                              run_dir / "checkpoints" if (run_dir / "checkpoints").is_dir() else run_dir,
+                              run_dir / CHECKPOINTS if (run_dir / CHECKPOINTS).is_dir() else run_dir,
                               cached_load_check if load_checkpoint and finished else None),
         check_reproducible(run, rerun),
     ]

@@ -47,10 +47,9 @@ def sample_entries(ann_file: Path, n: int = 5) -> tuple[list[str] | None, str]:
 
 def rgb_present(video_root: Path, frame_dir: str, rgb_source: str = "video") -> bool:
     """Whether the video file (or frame folder) of ``frame_dir`` exists, with the trainer's naming."""
-    from epam.data.video import FRAME_PATTERN, rgb_candidates
+    from epam.data.rgb_paths import rgb_path
 
-    return any(p.is_file() or (p.is_dir() and (p / FRAME_PATTERN.format(1)).is_file())
-               for p in rgb_candidates(video_root, frame_dir, rgb_source))
+    return rgb_path(video_root, frame_dir, rgb_source) is not None
 
 
 def check_data(cfg: dict | None, base: Path | None = None, sample: int = 5, origin: str = "") -> CheckResult:

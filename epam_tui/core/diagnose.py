@@ -34,6 +34,7 @@ import yaml
 
 from epam_tui.core.checks import loss_jumps
 from epam_tui.core.registry import RunData
+from epam_tui.core.rundir import CONFIG_YAML, REMEDIES
 from epam_tui.core.runfacts import epoch_accuracy, run_config
 
 # the seed's absolute remedies, which are these factors applied to the NTU60 recipe
@@ -169,7 +170,7 @@ def remedy_changes(cfg: dict | None, remedy: Remedy) -> list[tuple[str, Any, Any
 def base_config(run_dir_or_config: str | Path) -> Path:
     """A run directory's resolved ``config.yaml``, or the config file itself."""
     path = Path(run_dir_or_config)
-    return (path / "config.yaml" if path.is_dir() else path).resolve()
+    return (path / CONFIG_YAML if path.is_dir() else path).resolve()
 
 
 def derive_config(run_dir_or_config: str | Path, remedy: Remedy, out_path: str | Path) -> Path:
@@ -224,9 +225,26 @@ def launch_config(run_dir: str | Path, config: str | Path, suffix: str, gpus: st
     return runs.launch(plan, state, confirmed_busy=confirmed_busy)
 
 
+def remedy_path(run_dir: str | Path, remedy: Remedy) -> Path:
+    """Where a remedy's derived config lives: ``<run>/remedies/<slug>.yaml``."""
+    return Path(run_dir) / REMEDIES / f"{slug(remedy.name)}.yaml"
+
+
+def preview_remedy(run_dir: str | Path, remedy: Remedy) -> tuple[Path | None, list[tuple[str, Any, Any]], str]:
+    """Derive the remedy's config next to the run and diff it against the run's config: ``(path, changes,
+    "")``, or ``(None, [], why)`` when it cannot be derived (an invalid config, an unwritable run dir)."""
+    from epam.config import ConfigError
+
+    try:
+        path = derive_config(run_dir, remedy, remedy_path(run_dir, remedy))
+        return path, preview_diff(run_dir, path), ""
+    except (ConfigError, OSError) as exc:
+        return None, [], str(exc)
+
+
 def launch_remedy(run_dir: str | Path, remedy: Remedy, gpus: str | None = None, confirmed_busy: bool = False) -> dict:
     """Derive the remedy's config next to the run (``<run>/remedies/<slug>.yaml``) and launch it."""
-    path = derive_config(run_dir, remedy, Path(run_dir) / "remedies" / f"{slug(remedy.name)}.yaml")
+    path = derive_config(run_dir, remedy, remedy_path(run_dir, remedy))
     return launch_config(run_dir, path, remedy.name, gpus, confirmed_busy)
 
 

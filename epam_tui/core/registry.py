@@ -50,14 +50,14 @@ def detect_kind(path: Path) -> str | None:
     if not path.is_dir():
         return None
     names = {p.name for p in path.iterdir()}
-    if names & {"scalars.jsonl", "status.json", "run.json"} or ("train.log" in names and "config.yaml" in names):
+    if names & {rundir.SCALARS_JSONL, rundir.STATUS_JSON, rundir.RUN_JSON} or (rundir.TRAIN_LOG in names and rundir.CONFIG_YAML in names):
         return "epam"
     if any(TS_DIR.match(n) and (path / n / "vis_data").is_dir() or TS_DIR.match(n) and (path / n / f"{n}.log").exists()
            for n in names):
         return "mmengine"
     if any(TS_LOG.match(n) for n in names):
         return "epam-official"
-    if "train.log" in names:
+    if rundir.TRAIN_LOG in names:
         return "epam"
     return None
 
@@ -103,14 +103,14 @@ def main_log(path: Path) -> Path:
     """The human log to show for a run directory: ours ``train.log`` (else ``stdout.log``), an MMEngine
     work_dir's newest ``<ts>/<ts>.log``, the official script's newest ``<ts>.log``."""
     path = Path(path)
-    candidates = [path / "train.log"]
+    candidates = [path / rundir.TRAIN_LOG]
     try:
         candidates += sorted((d / f"{d.name}.log" for d in path.iterdir() if TS_DIR.match(d.name)), reverse=True)
         candidates += sorted((f for f in path.iterdir() if TS_LOG.match(f.name)), reverse=True)
     except OSError:
         pass
-    candidates.append(path / "stdout.log")
-    return next((c for c in candidates if c.exists()), path / "train.log")
+    candidates.append(path / rundir.STDOUT_LOG)
+    return next((c for c in candidates if c.exists()), path / rundir.TRAIN_LOG)
 
 
 @dataclass
@@ -258,9 +258,9 @@ class RunWatcher:
     def _sources(self) -> list[tuple[Path, str]]:
         p = self.path
         if self.data.kind == "epam":
-            if (p / "scalars.jsonl").exists() or not (p / "train.log").exists():
-                return [(p / "scalars.jsonl", "json")]
-            return [(p / "train.log", "mmengine")]
+            if (p / rundir.SCALARS_JSONL).exists() or not (p / rundir.TRAIN_LOG).exists():
+                return [(p / rundir.SCALARS_JSONL, "json")]
+            return [(p / rundir.TRAIN_LOG, "mmengine")]
         if self.data.kind == "mmengine":
             out = []
             for ts in sorted(d for d in p.iterdir() if TS_DIR.match(d.name)):
@@ -356,7 +356,7 @@ class RunWatcher:
         if d.run and d.run.get("name"):
             d.name = str(d.run["name"])
         self._load_config()
-        ckpt_dir = p / "checkpoints" if (p / "checkpoints").is_dir() else p
+        ckpt_dir = p / rundir.CHECKPOINTS if (p / rundir.CHECKPOINTS).is_dir() else p
         d.checkpoints = sorted(f.name for f in ckpt_dir.glob("*.pth"))
         mtimes = []
         for f, _ in sources:
@@ -372,7 +372,7 @@ class RunWatcher:
 
     def _load_config(self) -> None:
         mm = None
-        path = self.path / "config.yaml"
+        path = self.path / rundir.CONFIG_YAML
         if self.data.kind == "mmengine" and not path.exists():
             from epam_tui.core import mmconfig
 

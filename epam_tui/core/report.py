@@ -12,7 +12,7 @@ from epam_tui.core.checks import evaluate
 from epam_tui.core.compare import config_diff, format_table, run_row
 from epam_tui.core.diagnose import diagnose
 from epam_tui.core.registry import RunData, load_run
-from epam_tui.core.runfacts import epoch_accuracy, run_config
+from epam_tui.core.runfacts import epoch_accuracy, expected_lr_curve, run_config
 from epam_tui.core.series import ema_debiased
 
 
@@ -43,14 +43,8 @@ def _charts(runs: list[RunData], out: Path) -> list[str]:
     for i, run in enumerate(runs):
         t = run.store.columns(("lr",))
         ax.plot(t["step"], t["lr"], "o", color=f"C{i}", markersize=2.5, label=f"{run.name} logged")
-        if run.config and run.iters_per_epoch:
-            try:
-                from epam.schedule import expected_curve
-
-                xs, ys = expected_curve(run.config, int(run.iters_per_epoch), 600)
-                ax.plot(xs, ys, "--", color=f"C{i}", linewidth=1, label=f"{run.name} expected")
-            except Exception:  # noqa: BLE001 - foreign config: no expected curve
-                pass
+        if (curve := expected_lr_curve(run.config, run.iters_per_epoch, 600)) is not None:
+            ax.plot(*curve, "--", color=f"C{i}", linewidth=1, label=f"{run.name} expected")
     save(fig, ax, "lr.png", "step", "learning rate", "learning rate (logged vs expected)")
 
     fig, ax = plt.subplots(figsize=(8, 4))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from epam_tui.core.registry import RunData
+from epam_tui.core.rundir import CONFIG_YAML
 
 CONVERGED_WITHIN = 0.005  # val top-1 within 0.5 point of the best
 
@@ -32,7 +33,7 @@ class RunConfig:
 
 def run_config(run: RunData) -> RunConfig:
     """The run's config from its one source (see the module docstring)."""
-    path = run.path / "config.yaml"
+    path = run.path / CONFIG_YAML
     if path.is_file():
         from epam.config import ConfigError, load_config
 
@@ -123,3 +124,17 @@ def convergence_epoch(val_epochs: np.ndarray, val: np.ndarray, within: float = C
         return None
     best = float(np.nanmax(val))
     return next((int(e) for e, v in zip(val_epochs, val) if v >= best - within), None)
+
+
+def expected_lr_curve(config: dict | None, iters_per_epoch: int | None,
+                      max_points: int = 400) -> tuple[list[int], list[float]] | None:
+    """(steps, lrs) the run's schedule gives (``epam.schedule.expected_curve``, the trainer's own formula),
+    or None when the config is missing, foreign or partial (no overlay then)."""
+    if not config or not iters_per_epoch:
+        return None
+    try:
+        from epam.schedule import expected_curve
+
+        return expected_curve(config, int(iters_per_epoch), max_points=max_points)
+    except Exception:  # noqa: BLE001 - a foreign or partial config: no expected curve
+        return None

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 from epam_tui.core import launch as lp
 from epam_tui.core.launch import checks as preflight
 from epam_tui.core.launch import relaunch
+from epam_tui.core.rundir import STDOUT_LOG
 from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are part of this module's API
     ENDED,
     EXIT_JSON,
@@ -40,8 +41,6 @@ from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are par
     write_exit,
     write_json_atomic,
 )
-
-STDOUT_LOG = "stdout.log"
 
 
 class RunError(Exception):

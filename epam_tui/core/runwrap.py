@@ -31,15 +31,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from epam_tui.core.rundir import ENDED, EXIT_JSON, RUN_JSON
 from epam_tui.core.tail import read_bounded
 
 USAGE = "usage: python -m epam_tui.core.runwrap RUN_DIR -- COMMAND [ARGS...]"
-RUN_JSON = "run.json"
-EXIT_JSON = "exit.json"
 LOCK = ".run.json.lock"
 EXIT_RESERVE = ".exit.json.reserve"
 RESERVE_BYTES = 4096  # one block; an exit record is ~100 bytes (a note makes it ~200)
-ENDED = ("finished", "failed", "stopped")
 
 
 # --------------------------------------------------------------------------------------------

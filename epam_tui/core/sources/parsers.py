@@ -31,6 +31,8 @@ from typing import Iterable
 
 import numpy as np
 
+from epam_tui.core.rundir import RESUME, TRAIN, TRAIN_EPOCH, VAL, record_kind
+
 TRAIN_KEYS = ("lr", "loss", "loss_rgb", "loss_pose", "grad_norm", "time", "data_time", "top1_acc", "memory")
 VAL_KEYS = ("acc/top1", "acc/top5", "acc/mean1", "acc/rgb_top1", "acc/pose_top1")
 NAN = math.nan
@@ -234,7 +236,8 @@ def feed_json(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
             store.bad += 1
             continue
         step = _index(rec.get("step"))
-        if rec.get("resume"):
+        kind = record_kind(rec)
+        if kind == RESUME:
             store.resumes += 1
             continue
         if step is None:
@@ -245,13 +248,13 @@ def feed_json(store: SeriesStore, data: bytes | Iterable[bytes]) -> None:
             store.bad += 1  # an integer beyond float range is not a metric
             continue
         epoch = _index(rec.get("epoch", step))
-        if "lr" in rec or "loss" in rec:
+        if kind == TRAIN:
             store.add_train(step, values)
         elif epoch is None:
             store.bad += 1
-        elif "train/loss" in rec:
+        elif kind == TRAIN_EPOCH:
             store.train_epoch[epoch] = values
-        elif any(k.startswith("acc/") for k in rec):
+        elif kind == VAL:
             store.val[epoch] = values
         else:
             store.bad += 1

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from epam_tui.core.checklist_store import record, set_item
+from epam_tui.core.rundir import CONFIG_YAML
 from epam_tui.core.checks import CheckResult, evaluate, run_verify
 from epam_tui.core.diagnose import Diagnosis, Remedy
 from epam_tui.ui.actions import bindings
@@ -124,7 +125,7 @@ class ChecklistScreen(Screen):
 
     @work(thread=True, exclusive=True, group="verify")
     def action_verify(self) -> None:
-        cfg = self.run_dir / "config.yaml"
+        cfg = self.run_dir / CONFIG_YAML
         self.app.call_from_thread(self.notify, "running epam verify (a minute at full size)...")
         entry = run_verify(cfg)
         record(self.run_dir, "verify", entry)
@@ -148,19 +149,18 @@ class ChecklistScreen(Screen):
         self.query_one("#cl-detail", Static).update(self._remedy_text())
 
     def _remedy_text(self) -> str:
-        from epam.config import ConfigError
-        from epam_tui.core.diagnose import derive_config, preview_diff, slug
+        from epam_tui.core.diagnose import preview_remedy
 
         diag, remedy = self.remedies[self.remedy_index or 0]
         kinds = sorted({d.kind for d, _ in self.remedies})
         lines = [f"diagnoses: {', '.join(kinds)}", f"[b]{diag.kind}[/b]: {diag.evidence}",
                  f"remedy {(self.remedy_index or 0) + 1}/{len(self.remedies)}: [b]{remedy.name}[/b] - {remedy.description}"]
-        try:
-            path = derive_config(self.run_dir, remedy, self.run_dir / "remedies" / f"{slug(remedy.name)}.yaml")
-            lines += [f"  {key}: {before!r} -> {after!r}" for key, before, after in preview_diff(self.run_dir, path)]
+        path, changes, problem = preview_remedy(self.run_dir, remedy)
+        if path is None:
+            lines.append(f"[red]cannot derive: {problem}[/]")
+        else:
+            lines += [f"  {key}: {before!r} -> {after!r}" for key, before, after in changes]
             lines.append(f"config {path}  (d: next remedy, l l: launch it)")
-        except (ConfigError, OSError) as exc:
-            lines.append(f"[red]cannot derive: {exc}[/]")
         return "\n".join(lines)
 
     def _confirm(self, what: str, prompt: str) -> bool:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from epam_tui.core.gpus import GpuSampler, GpuSnapshot
+from epam_tui.core.rundir import STDOUT_LOG, TRAIN_LOG
 from epam_tui.ui.actions import bindings
 from epam_tui.ui.widgets.log_pane import LogPane, compact_log_line, line_level
 from epam_tui.ui.widgets.panels import gpu_panel_text, update_text
@@ -355,7 +356,7 @@ class MonitorScreen(Screen):
         (its traceback and last stderr lines are there, not in train.log), else the run's main log."""
         from epam_tui.core.registry import main_log
 
-        stdout = path / "stdout.log"
+        stdout = path / STDOUT_LOG
         choice = self.log_choice.get(path)
         watcher = self.watchers.get(path)
         if choice == "stdout" or (choice is None and watcher is not None and watcher.data.state == "failed"):
@@ -371,7 +372,7 @@ class MonitorScreen(Screen):
             return
         from epam_tui.core.registry import main_log
 
-        main, stdout = main_log(path), path / "stdout.log"
+        main, stdout = main_log(path), path / STDOUT_LOG
         if self.log_tailer.path == stdout:
             if main == stdout:
                 self.notify(f"{path.name} has no other log than stdout.log", severity="warning")
@@ -388,7 +389,7 @@ class MonitorScreen(Screen):
     def _sync_log_source(self) -> None:
         """The selected run failed while shown: its pane moves to stdout.log (unless the user picked a log)."""
         path = self.selected
-        if path is None or self.log_tailer is None or path in self.log_choice or self.log_tailer.path.name == "stdout.log":
+        if path is None or self.log_tailer is None or path in self.log_choice or self.log_tailer.path.name == STDOUT_LOG:
             return
         watcher = self.watchers.get(path)
         if watcher is None or watcher.data.state != "failed":
@@ -417,7 +418,7 @@ class MonitorScreen(Screen):
                 self.selected.parent) else self.log_tailer.path
             follow = "" if self.follow else "  (follow off: f)"
             level = "" if not self.min_level else f"  (level {LEVELS[self.min_level]}+: l)"
-            other = "train.log" if self.log_tailer.path.name == "stdout.log" else "stdout.log"
+            other = TRAIN_LOG if self.log_tailer.path.name == STDOUT_LOG else STDOUT_LOG
             self.query_one("#loginfo", Static).update(f"log: {rel}{follow}{level}  (o: {other})")
 
     @on(DataTable.RowHighlighted, "#runs")

@@ -1,7 +1,7 @@
 """Charts behind our own widgets (textual-plotext today; the backend can change without the screens
 knowing). Data is downsampled to about twice the widget's width before drawing. A chart is drawn again
 only when what it shows changed (data, settings or size): every redraw builds a new plot and a new
-ANSI text, and that churn is what made a long session's memory creep (docs/architecture.md). A series
+ANSI text, and that churn is what made a long session's memory creep (docs/performance.md). A series
 that only grew by less than half a column's worth of points (with 2,000 steps on 40 columns, a column is
 50 steps: the new points hardly move a pixel) is drawn once the growth reaches half a column or
 ``GROWTH_WAIT_S`` after the last drawing, whichever comes first: plotext's build was a quarter of the
@@ -204,15 +204,9 @@ class LrChart(_Chart):
     def _expected_curve(self, config: dict | None, iters_per_epoch: int | None):
         key = (repr(config), iters_per_epoch, self._buckets())
         if key != self._expected[0]:
-            curve = None
-            if config and iters_per_epoch:
-                try:
-                    from epam.schedule import expected_curve
+            from epam_tui.core.runfacts import expected_lr_curve
 
-                    curve = expected_curve(config, int(iters_per_epoch), max_points=2 * self._buckets())
-                except Exception:  # noqa: BLE001 - a foreign or partial config: no overlay
-                    curve = None
-            self._expected = (key, curve)
+            self._expected = (key, expected_lr_curve(config, iters_per_epoch, max_points=2 * self._buckets()))
         return self._expected[1]
 
     def show(self, steps: np.ndarray, lrs: np.ndarray, config: dict | None, iters_per_epoch: int | None) -> None:
