@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 from epam_tui.core.registry import discover, fmt_eta, load_run
-
-
-SHOW_REASON = ("failed", "stalled", "stopped", "unreadable", "idle")
+from epam_tui.core.runstate import SHOW_REASON
 
 
 def fmt_pct(value: float | None) -> str:

@@ -251,6 +251,7 @@ class RunWatcher:
         self.tailers: dict[Path, Tailer] = {}
         self._official_state: dict = {}
         self._config_mtime: float | None = None
+        self._config_note = ""  # why config.yaml was not read (kept across polls: notes are rebuilt each poll)
         self._mm_epochs: int | None = None  # train_cfg.max_epochs of an MMEngine work_dir's dumped config
         self._clock = now
 
@@ -386,10 +387,14 @@ class RunWatcher:
             return
         fh.close()
         if st.st_mtime == self._config_mtime:
+            if self._config_note:
+                self.data.notes.append(self._config_note)
             return
         self._config_mtime = st.st_mtime
+        self._config_note = ""
         if st.st_size > MAX_CONFIG_BYTES:
-            self.data.notes.append(f"{path.name} is over {MAX_CONFIG_BYTES >> 20} MiB: not read")
+            self._config_note = f"{path.name} is over {MAX_CONFIG_BYTES >> 20} MiB: not read"
+            self.data.notes.append(self._config_note)
             self.data.config = None
             return
         if mm is not None:  # the schedule of the dumped Python config, read with ast (nothing executed)
@@ -402,7 +407,7 @@ class RunWatcher:
             from epam.config import load_config
 
             self.data.config = load_config(path)
-        except Exception:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
+        except Exception as first:  # noqa: BLE001 - ConfigError or a foreign YAML: keep what safe_load gives
             import yaml
 
             from epam.yamlsafe import load_file
@@ -410,7 +415,11 @@ class RunWatcher:
             try:
                 cfg = load_file(path)  # bounded: alias expansion, depth, size; regular files only
                 self.data.config = cfg if isinstance(cfg, dict) else None
-            except (OSError, ValueError, RecursionError, yaml.YAMLError):
+            except (OSError, ValueError, RecursionError, yaml.YAMLError):  # refused (alias bomb, depth): say why
+                why = " ".join(str(first).split()).removeprefix(f"{path}: ")
+                self._config_note = (f"{path.name} refused: {why.removeprefix('refused: ')[:200]}"
+                                     if why.startswith("refused: ") else f"{path.name} not read: {why[:200]}")
+                self.data.notes.append(self._config_note)
                 self.data.config = None
 
     def _state(self) -> tuple[str, str]:

@@ -3,6 +3,8 @@ trains (``device_label``), when a live run counts as stalled (``stall_threshold`
 
 from __future__ import annotations
 
+# states whose reason is news (the row alone does not say it): shown by `epam-tui status` and under the monitor's table
+SHOW_REASON = ("failed", "stalled", "stopped", "unreadable", "idle", "queued")
 STALL_FACTOR = 5.0
 STALL_MIN_S = 60.0
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
@@ -22,8 +23,8 @@ from epam_tui.core.rundir import STDOUT_LOG, TRAIN_LOG
 from epam_tui.ui.actions import bindings
 from epam_tui.ui.widgets.log_pane import LogPane, compact_log_line, line_level
 from epam_tui.ui.widgets.panels import gpu_panel_text, update_text
-from epam_tui.ui.widgets.run_table import (COLUMNS, MARK, STATE_STYLE, RunTable, device_text, progress_bar, shorten,
-                                           state_text)
+from epam_tui.ui.widgets.run_table import (COLUMNS, MARK, STATE_STYLE, RunTable, device_text, progress_bar,
+                                           reason_text, shorten, state_text)
 
 __all__ = ["LogPane", "MonitorScreen", "RunTable", "compact_log_line", "gpu_panel_text", "line_level", "progress_bar",
            "shorten", "update_text"]
@@ -104,6 +105,7 @@ def _last_activity(path: Path) -> float:
 class MonitorScreen(Screen):
     ACTION_CONTEXT = "monitor"
     BINDINGS = bindings("monitor")  # epam_tui.ui.actions: the keys, the palette and the help
+    DEFAULT_CSS = "#runreason { height: auto; max-height: 2; color: $warning; padding: 0 1; }"
 
     def __init__(self, roots: list[Path], gpu_sampler: GpuSampler, poll_interval: float = 1.0):
         super().__init__()
@@ -136,6 +138,7 @@ class MonitorScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield RunTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="runreason")  # the selected run's reason and notes, shown only when it has some
         yield Horizontal(id="charts")  # the charts (plotext) are mounted after the first frame
         with Horizontal(id="bottom"):
             with Vertical(id="logbox"):
@@ -172,6 +175,7 @@ class MonitorScreen(Screen):
         self._set_columns(self.app.size.width < NARROW_WIDTH)
         self.set_class(self.narrow, "-narrow")
         self.query_one("#filter", Input).display = False
+        self.query_one("#runreason", Static).display = False
         self.query_one("#loginfo", Static).update(f"looking for runs under {', '.join(map(str, self.roots))}...")
         self.call_after_refresh(self._start)  # everything else after the first frame
 
@@ -320,8 +324,20 @@ class MonitorScreen(Screen):
             else:
                 table.add_row(*cells.values(), key=key)
             self._cells[key] = cells
+        self._show_reason()
         if rebuilt and self.selected is not None:  # keep the selection (only then: a cursor the user just moved
             table.show_row(str(self.selected))  # is ahead of self.selected until its RowHighlighted is handled)
+
+    def _show_reason(self) -> None:
+        """The line under the run table: why the selected run is unreadable, idle, failed ... and what of it
+        was not read (``config.yaml refused: ...``), as plain text; hidden when there is nothing to say."""
+        run = self.current
+        text = reason_text(run) if run is not None else ""
+        widget = self.query_one("#runreason", Static)
+        if getattr(self, "_reason_shown", None) != text:
+            self._reason_shown = text
+            widget.update(Content(text))
+            widget.display = bool(text)
 
     def _refresh_charts(self) -> None:
         run = self.current

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
 
 STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red",
-               "stopped": "yellow", "stalled": "bold magenta", "inactive": "dim", "unknown": "dim"}
+               "stopped": "yellow", "stalled": "bold magenta", "inactive": "dim", "unknown": "dim",
+               "unreadable": "reverse red", "idle": "italic dark_cyan"}
 # (label, key); "mark" is the compare mark (space), "device" where the run trains (GPUs asked, CPU or CUDA)
 COLUMNS = (("", "mark"), ("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"),
            ("progress", "progress"), ("ETA", "eta"), ("loss", "loss"), ("best", "best"), ("device", "device"))
@@ -50,6 +51,21 @@ def state_text(run: "RunData") -> str:
     """The state cell as plain text: ``failed (exit 1)``, ``failed (SIGKILL)``, ``running``."""
     how = ending(run)
     return f"{run.state} ({how})" if how else run.state
+
+
+def reason_text(run: "RunData") -> str:
+    """Why the run is in its state and what was not read, for the line under the run table: the reason of
+    a state that needs one (``unreadable status.json: pid must be an integer``, ``idle since 14:02 ...``,
+    ``failed: exit code 1``) and the run's notes (``config.yaml refused: ...``, a FIFO skipped); "" when
+    there is nothing to say."""
+    from epam_tui.core.runstate import SHOW_REASON
+
+    parts = []
+    reason = " ".join(str(run.reason or "").split())
+    if reason and run.state in SHOW_REASON:
+        parts.append(reason if reason.startswith(run.state) else f"{run.state}: {reason}")
+    parts += [f"note: {' '.join(str(note).split())}" for note in run.notes or []]
+    return "  \N{MIDDLE DOT}  ".join(parts)
 
 
 def device_text(summary: dict[str, Any], narrow: bool = False) -> str:
