@@ -92,7 +92,7 @@ def _plans(args: argparse.Namespace, state: lp.GpuState) -> list[lp.LaunchPlan]:
         plan = lp.make_plan(config, state, gpus=None if args.slurm else args.gpus, nproc=nproc,
                             overrides=args.overrides, name=args.name, root=args.root, live=live, template=template,
                             nnodes=args.nnodes, node_rank=args.node_rank, rdzv_endpoint=args.rdzv_endpoint,
-                            rdzv_id=args.rdzv_id)
+                            rdzv_id=args.rdzv_id, slurm=bool(args.slurm))
         if any(p.port and p.port == plan.port for p in plans):  # dry-run of several configs: distinct ports
             plan.port = lp.choose_port([p.port for p in plans if p.port] + [r.get("port") for r in live])
         plans.append(plan)

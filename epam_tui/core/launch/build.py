@@ -18,7 +18,7 @@ def make_plan(config: str | None, state: GpuState, *, gpus: str | Sequence[Any] 
               nproc: int | None = None, overrides: Sequence[str] = (), name: str | None = None, root: str = "work_dirs",
               live: Sequence[Mapping[str, Any]] = (), template: CommandTemplate | None = None,
               nnodes: int = 1, node_rank: int = 0, rdzv_endpoint: str | None = None, rdzv_id: str | None = None,
-              resume: bool = False, entry: Sequence[str] = TRAIN_ENTRY) -> LaunchPlan:
+              resume: bool = False, entry: Sequence[str] = TRAIN_ENTRY, slurm: bool = False) -> LaunchPlan:
     """A plan from user input. ``gpus``: ``--gpus`` text, the picked GpuInfo list (empty: CPU), or
     None / ``"auto"`` to pick idle GPUs automatically (see ``auto_gpus``)."""
     if nproc is not None and nproc < 1:
@@ -37,7 +37,7 @@ def make_plan(config: str | None, state: GpuState, *, gpus: str | Sequence[Any] 
     plan = LaunchPlan(config=config, root=root, name=name or "", overrides=list(overrides), gpus=picks or [],
                       gpu_tokens=[state.token(g) for g in picks or []], nproc=count, nnodes=nnodes,
                       node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, rdzv_id=rdzv_id, template=template,
-                      resume=resume, entry=tuple(entry))
+                      resume=resume, entry=tuple(entry), slurm=slurm)
     if plan.port is None and (plan.distributed or template is not None):
         plan.port = template.port if template is not None and template.port else choose_port(
             int(r["port"]) for r in live if r.get("port"))

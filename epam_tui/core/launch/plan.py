@@ -75,6 +75,7 @@ class LaunchPlan:
     node_rank: int = 0
     rdzv_endpoint: str | None = None
     rdzv_id: str | None = None  # default: the run name (the same on every node)
+    slurm: bool = False  # an sbatch job: its script takes the rendezvous from the job's nodes (rdzv.SLURM_HEAD_LINES)
     template: CommandTemplate | None = None
     resume: bool = False
     entry: tuple[str, ...] = TRAIN_ENTRY  # what torchrun runs: ``-m epam.train`` or a script path
@@ -91,7 +92,7 @@ class LaunchPlan:
         if self.nnodes < 1 or not 0 <= self.node_rank < self.nnodes:
             raise LaunchError(f"--node-rank must be in 0..{self.nnodes - 1} for --nnodes {self.nnodes}, "
                               f"got {self.node_rank}")
-        if self.nnodes > 1 and not self.rdzv_endpoint and self.template is None:
+        if self.nnodes > 1 and not self.rdzv_endpoint and self.template is None and not self.slurm:
             raise LaunchError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the node-0 host and a free port)")
         try:
             if self.rdzv_endpoint:
@@ -132,6 +133,8 @@ class LaunchPlan:
 
     def torchrun_args(self) -> list[str]:
         """torchrun's own options: one node with a fixed master port, or the multi-node rendezvous."""
+        if self.slurm and self.nnodes > 1 and not self.rdzv_endpoint:  # what the sbatch script runs on each node
+            return rdzv.slurm_torchrun_args(self.nproc)
         if self.nnodes > 1 or self.rdzv_endpoint:
             return rdzv.torchrun_args(self.nnodes, self.nproc, str(self.rdzv_endpoint), self.rdzv_id or self.name,
                                       self.node_rank)
@@ -212,7 +215,7 @@ class LaunchPlan:
             "launch": {
                 "root": self.root, "overrides": list(self.overrides), "gpu_tokens": list(self.gpu_tokens),
                 "nnodes": self.nnodes, "node_rank": self.node_rank, "rdzv_endpoint": self.rdzv_endpoint,
-                "rdzv_id": self.rdzv_id,
+                "rdzv_id": self.rdzv_id, **({"slurm": True} if self.slurm else {}),
                 "template": self.template.to_dict() if self.template else None, "entry": list(self.entry),
                 "cwd": self.cwd(),
             },
@@ -229,7 +232,7 @@ class LaunchPlan:
             gpus=[RecordedGpu(**g) for g in rec.get("gpus") or []], gpu_tokens=list(launch.get("gpu_tokens") or []),
             nproc=int(rec.get("nproc") or 1), port=rec.get("port"), nnodes=int(launch.get("nnodes") or 1),
             node_rank=int(launch.get("node_rank") or 0), rdzv_endpoint=launch.get("rdzv_endpoint"),
-            rdzv_id=launch.get("rdzv_id"),
+            rdzv_id=launch.get("rdzv_id"), slurm=launch.get("slurm") is True,
             template=CommandTemplate.from_dict(tmpl) if tmpl else None,
             entry=tuple(launch.get("entry") or TRAIN_ENTRY),
         )
