@@ -1,6 +1,6 @@
 """`epam` command line: a thin dispatcher.
 
-Each sub-command lives in its own module exposing ``main(argv: list[str]) -> int``; the module is
+Each sub-command lives in ``epam.commands.<name>`` exposing ``main(argv: list[str]) -> int``; the module is
 imported only when its sub-command runs, so `epam config show` does not pay for torch.
 """
 
@@ -10,11 +10,11 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("epam.engine.train", "train EPAM-Net from a config (also under torchrun)"),
-    "verify": ("epam.model.verify", "interface check: build, count parameters, one forward/backward"),
-    "config": ("epam.config", "config show CONFIG [--set k=v] | config diff A B"),
-    "make-synthetic": ("epam.data.synthetic", "write a small NTU60-format synthetic dataset"),
-    "data": ("epam.data.cli", "data tools: crop-rgb, check"),
+    "train": ("epam.commands.train", "train EPAM-Net from a config (also under torchrun)"),
+    "verify": ("epam.commands.verify", "interface check: build, count parameters, one forward/backward"),
+    "config": ("epam.commands.config", "config show CONFIG [--set k=v] | config diff A B"),
+    "make-synthetic": ("epam.commands.make_synthetic", "write a small NTU60-format synthetic dataset"),
+    "data": ("epam.commands.data", "data tools: crop-rgb, check"),
 }
 
 

@@ -18,7 +18,6 @@ bounds in ``epam.yamlsafe``.
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -204,46 +203,3 @@ def diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
         if va != vb:
             rows.append((key, None if va is missing else va, None if vb is missing else vb))
     return rows
-
-
-# --------------------------------------------------------------------------------------------
-# `epam config show|diff`
-
-
-def main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="epam config", description="show or compare resolved configs")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    show = sub.add_parser("show", help="print the resolved config")
-    show.add_argument("config")
-    show.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE")
-    dif = sub.add_parser("diff", help="print the keys that differ between two configs")
-    dif.add_argument("a")
-    dif.add_argument("b")
-    val = sub.add_parser("check", help="validate configs (exit 2 on any problem)")
-    val.add_argument("configs", nargs="+")
-    args = parser.parse_args(argv)
-    try:
-        if args.cmd == "show":
-            sys.stdout.write(dump_config(load_config(args.config, args.overrides)))
-        elif args.cmd == "diff":
-            rows = diff(load_config(args.a), load_config(args.b))
-            width = max([len(r[0]) for r in rows] + [3])
-            print(f"{'key':<{width}}  {Path(args.a).name}  ->  {Path(args.b).name}")
-            for key, va, vb in rows:
-                print(f"{key:<{width}}  {va!r}  ->  {vb!r}")
-        else:
-            bad = 0
-            for path in args.configs:
-                try:
-                    load_config(path)
-                    print(f"{path}: ok")
-                except ConfigError as exc:
-                    bad += 1
-                    print(str(exc), file=sys.stderr)
-            return 2 if bad else 0
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    return 0

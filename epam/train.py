@@ -5,6 +5,6 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__":
-    from epam.engine.train import main
+    from epam.commands.train import main
 
     sys.exit(main(sys.argv[1:]))

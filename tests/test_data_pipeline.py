@@ -340,7 +340,7 @@ def test_importing_epam_data_does_not_import_torch():
 
 
 def test_data_check_command(tiny_data, tmp_path, root, capsys):
-    from epam.data import cli
+    from epam.commands import data as cli
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(f"_base_: {root / 'configs' / 'epam_synthetic_demo.yaml'}\nmodel:\n  num_classes: 3\n"

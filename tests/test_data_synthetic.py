@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from epam.commands import make_synthetic
 from epam.data import synthetic
 from epam.data.posec3d import load_split, ntu_split_names, parse_ntu_name
 from epam.data.safe_pickle import safe_load
@@ -138,7 +139,7 @@ def test_catalogue_is_fixed_and_flip_invariant_by_construction():
 def test_command_line_with_out_and_with_config(tmp_path, capsys):
     out = tmp_path / "demo"
     argv = ["--out", str(out), "--num-classes", "2", "--per-class", "2", "--frames", "8", "--size", "32"]
-    assert synthetic.main(argv) == 0
+    assert make_synthetic.main(argv) == 0
     assert (out / "synthetic_2d.pkl").is_file() and len(list((out / "videos").glob("*_rgb.mp4"))) == 4
     assert "wrote" in capsys.readouterr().out
 
@@ -152,7 +153,7 @@ def demo_config(tmp_path, root):
 
 
 def test_command_line_takes_paths_and_sizes_from_a_config(tmp_path, demo_config):
-    assert synthetic.main(["--config", str(demo_config), "--per-class", "1"]) == 0
+    assert make_synthetic.main(["--config", str(demo_config), "--per-class", "1"]) == 0
     data = safe_load(tmp_path / "d" / "ann.pkl")
     assert len(data["annotations"]) == 10  # model.num_classes of the demo config
     first = data["annotations"][0]
@@ -162,11 +163,11 @@ def test_command_line_takes_paths_and_sizes_from_a_config(tmp_path, demo_config)
 
 
 def test_command_line_errors_are_one_line(tmp_path, capsys, root):
-    assert synthetic.main(["--out", str(tmp_path), "--num-classes", "1000"]) == 2
+    assert make_synthetic.main(["--out", str(tmp_path), "--num-classes", "1000"]) == 2
     err = capsys.readouterr().err
     assert "--num-classes must be in 1.." in err and err.count("\n") == 1
-    assert synthetic.main(["--config", str(tmp_path / "missing.yaml")]) == 2
+    assert make_synthetic.main(["--config", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
     ntu = root / "configs" / "epam_ntu60_baseline.yaml"
-    assert synthetic.main(["--config", str(ntu), "--per-class", "1"]) == 2  # would overwrite data/ntu60/...
+    assert make_synthetic.main(["--config", str(ntu), "--per-class", "1"]) == 2  # would overwrite data/ntu60/...
     assert "pass --out DIR" in capsys.readouterr().err

@@ -8,7 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from epam.data import cli
+from epam.commands import data as cli
+from epam.data.crop import crop_box
 from epam.data.errors import DataError
 from epam.data.video import (
     find_rgb,
@@ -104,9 +105,9 @@ def test_crop_box_is_square_padded_and_clamped():
     kp[0, :, :, 0] = np.linspace(100, 200, 17)
     kp[0, :, :, 1] = np.linspace(50, 250, 17)
     # 100 x 200 box centred at (150, 150); x1.25 -> half 62.5 x 125; square -> 125 x 125; clamped at 0
-    assert cli.crop_box(kp, (1080, 1920)) == (25, 25, 275, 275)
-    assert cli.crop_box(kp, (200, 1920)) == (25, 25, 275, 200)
-    assert cli.crop_box(np.zeros((1, 2, 17, 2)), (90, 160)) == (0, 0, 160, 90)  # no skeleton: whole frame
+    assert crop_box(kp, (1080, 1920)) == (25, 25, 275, 275)
+    assert crop_box(kp, (200, 1920)) == (25, 25, 275, 200)
+    assert crop_box(np.zeros((1, 2, 17, 2)), (90, 160)) == (0, 0, 160, 90)  # no skeleton: whole frame
 
 
 def test_crop_rgb_command_writes_person_centred_crops(tmp_path):

@@ -124,7 +124,7 @@ def test_synthetic_data_and_videos_get_the_umask_mode(tmp_path: Path, umask) -> 
 def test_rgb_crops_get_the_umask_mode(tmp_path: Path, umask) -> None:
     import pickle
 
-    from epam.data import cli
+    from epam.commands import data as cli
     from epam.data.video import write_video
 
     _, mode = umask

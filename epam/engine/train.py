@@ -1,4 +1,5 @@
-"""`epam train CONFIG [--work-dir DIR] [--set k=v ...] [--resume auto|PATH]` (also `python -m epam.train`,
+"""One training run from a resolved config: ``run(cfg, work_dir, resume) -> TrainResult``, the exit
+code and the one line to print, for `epam train` (``epam.commands.train``, also `python -m epam.train`,
 which is what torchrun runs).
 
 Exit codes: 0 finished; 2 bad config, missing data or an unusable checkpoint/work dir (one line on
@@ -11,77 +12,32 @@ status.json itself cannot be written it keeps its last state: the monitor sees t
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import os
-import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from epam.rundir import CHECKPOINTS
 
 EXIT_BAD_INPUT = 2
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="epam train", description="train EPAM-Net from a config "
-                                     "(single process, or one process per GPU under torchrun)")
-    parser.add_argument("config", help="YAML config, e.g. configs/epam_synthetic_demo.yaml")
-    parser.add_argument("--work-dir", default=None, help="run directory (default: work_dir from the config, "
-                        "else work_dirs/<config name>)")
-    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override config values, e.g. --set train.max_epochs=2 optimizer.lr=0.01")
-    parser.add_argument("--resume", default=None, metavar="auto|PATH",
-                        help="continue from WORK_DIR/checkpoints/latest.pth (auto; from scratch if absent) "
-                             "or from a checkpoint path")
-    return parser.parse_args(argv)
+class TrainResult(NamedTuple):
+    """How a run ended: the exit code and, for a failure, the one line naming the cause and the fix."""
+
+    code: int
+    message: str | None = None
 
 
-def _rank0() -> bool:
+def is_rank0() -> bool:
+    """Whether this process is rank 0 (or not under torchrun): the one that reports and records."""
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _fail(message: str, code: int) -> int:
-    if _rank0():
-        print(f"epam train: {message}", file=sys.stderr)
-    return code
-
-
-def resolve_work_dir(args: argparse.Namespace, cfg: dict) -> Path:
-    """--work-dir, else the config's work_dir, else work_dirs/<config stem>."""
-    return Path(args.work_dir or cfg.get("work_dir") or Path("work_dirs") / Path(args.config).stem)
-
-
-def _check_writable(work_dir: Path) -> str | None:
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        probe = work_dir / f".write_test{os.getpid()}"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        return f"{work_dir}: work dir is not writable ({exc.strerror}); choose another with --work-dir"
-    return None
-
-
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    from epam.config import ConfigError, load_config
-
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as exc:
-        if _rank0():
-            print(str(exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    work_dir = resolve_work_dir(args, cfg)
-    cfg["work_dir"] = str(work_dir)
-    if _rank0() and (problem := _check_writable(work_dir)):
-        return _fail(problem, EXIT_BAD_INPUT)
-    return _run(cfg, work_dir, args.resume)
-
-
-def _run(cfg: dict, work_dir: Path, resume: str | None) -> int:
+def run(cfg: dict, work_dir: Path, resume: str | None) -> TrainResult:
+    """Train; a known failure is recorded in status.json (rank 0) and returned, an unexpected one raised."""
     import torch
 
     from epam.data import DataError
@@ -92,21 +48,21 @@ def _run(cfg: dict, work_dir: Path, resume: str | None) -> int:
     trainer = None
     try:
         trainer = Trainer(cfg, work_dir, resume=resume)
-        return trainer.fit()
+        return TrainResult(trainer.fit())
     except (DataError, TrainingError, CheckpointError) as exc:
         _mark_failed(trainer, work_dir, str(exc))
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return TrainResult(EXIT_BAD_INPUT, str(exc))
     except KeyboardInterrupt:  # Ctrl-C before the loop installed its handler
         _mark_failed(trainer, work_dir, "interrupted during start-up", state="stopped")
-        return _fail("interrupted during start-up; nothing to resume yet", 130)
+        return TrainResult(130, "interrupted during start-up; nothing to resume yet")
     except torch.OutOfMemoryError:
         reason = "CUDA out of memory; lower data.batch_per_gpu (and scale optimizer.lr) or enable train.amp"
         _mark_failed(trainer, work_dir, reason)
-        return _fail(reason, 1)
+        return TrainResult(1, reason)
     except OSError as exc:
         reason = io_error_reason(exc, work_dir)
         _mark_failed(trainer, work_dir, reason)
-        return _fail(reason, 1)
+        return TrainResult(1, reason)
     except Exception as exc:  # unexpected: record it for the TUI, keep the traceback for the developer
         _mark_failed(trainer, work_dir, f"{type(exc).__name__}: {exc}")
         raise
@@ -134,7 +90,7 @@ def io_error_reason(exc: OSError, work_dir: Path) -> str:
 
 def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") -> None:
     """Best effort: record the failure in status.json (rank 0)."""
-    if not _rank0():
+    if not is_rank0():
         return
     try:
         if trainer is not None and trainer.log is not None:
@@ -152,6 +108,3 @@ def _mark_failed(trainer, work_dir: Path, reason: str, state: str = "failed") ->
     except OSError:
         pass
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -5,7 +5,7 @@ do), the run marked failed (status.json; when status.json itself cannot be writt
 says failed once the process is gone), and no partial checkpoint: ``checkpoints/latest.pth`` is absent
 or the previous complete checkpoint (it loads), and no temp file is left behind.
 
-Two ways. (a) In-process and deterministic: ``epam.engine.train.main`` (the `epam train` CLI) with the
+Two ways. (a) In-process and deterministic: ``epam.commands.train.main`` (the `epam train` CLI) with the
 stand-in model of test_engine, and a fault-injecting shim over ``open`` and the ``os`` calls the trainer
 makes, acting only on paths under the work dir: ENOSPC from the Nth write of the second checkpoint
 (once, or from then on: the disk stays full), EROFS from the first write (at launch) or right after the
@@ -144,7 +144,7 @@ class FaultyDisk:
 
 def run_main(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str]:
     """`epam train` in-process with the stand-in model and toy data; (exit code, stderr)."""
-    from epam.engine import train as train_cli
+    from epam.commands import train as train_cli
     from epam.engine import trainer as trainer_mod
 
     real = trainer_mod.Trainer
