@@ -229,12 +229,17 @@ class Tailer:
         seek_data = getattr(os, "SEEK_DATA", None)
         if seek_data is None or not self.max_line:
             return
+        # the file object is buffered and trusts its own idea of the descriptor's position: put the
+        # position back after asking, or its next seek inside the buffer reads from the wrong place
+        here = os.lseek(fd, 0, os.SEEK_CUR)
         try:
             data_at = os.lseek(fd, self.offset, seek_data)
         except OSError as exc:
             if exc.errno != errno.ENXIO:  # not supported here: read the bytes
                 return
             data_at = size  # a hole up to the end of the file
+        finally:
+            os.lseek(fd, here, os.SEEK_SET)
         data_at = min(data_at, end)
         if data_at - self.offset <= self.max_line:
             return
