@@ -34,6 +34,11 @@ class RunConfig:
 def run_config(run: RunData) -> RunConfig:
     """The run's config from its one source (see the module docstring)."""
     path = run.path / CONFIG_YAML
+    if not path.is_file() and (path.exists() or path.is_symlink()):  # a FIFO, a device, a dangling link: never read
+        from epam_tui.core.tail import open_regular
+
+        why = open_regular(path)[2] or f"{path.name} links to a missing file"
+        return RunConfig(None, str(path), [why.removesuffix(": skipped")], path)
     if path.is_file():
         from epam.config import ConfigError, load_config
 
