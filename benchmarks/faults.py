@@ -26,11 +26,7 @@ import argparse
 import json
 import os
 import random
-import resource
-import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,162 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
-BIN = Path(PY).parent
-EPAM = [str(BIN / "epam")] if (BIN / "epam").exists() else [PY, "-m", "epam.cli"]
-TUI = [str(BIN / "epam-tui")] if (BIN / "epam-tui").exists() else [PY, "-m", "epam_tui.cli"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
-DEMO = ROOT / "configs" / "epam_synthetic_demo.yaml"
-FIXTURES = ROOT / "tests" / "tui" / "fixtures" / "runs"
-MEM_LIMIT = 3 << 30
-VERDICTS = ("survived", "traceback", "hang", "lost", "wrong")
-
-
-# ------------------------------------------------------------------------------------------ running
-@dataclass
-class Res:
-    cmd: str
-    rc: int | None
-    out: str
-    err: str
-    hung: bool = False
-
-
-@dataclass
-class Outcome:
-    cls: str
-    name: str
-    verdict: str
-    why: str
-    res: Res | None
-
-
-def _limits(umask: int, mem: bool) -> Callable[[], None]:
-    def apply() -> None:
-        os.umask(umask)
-        if mem:
-            resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
-    return apply
-
-
-def call(argv: list[str], tmp: Path, timeout: float = 30, env: dict | None = None, umask: int = 0o022,
-         mem: bool = True) -> Res:
-    """Run argv in tmp (its own process group); on timeout the whole group is killed."""
-    proc = subprocess.Popen(argv, cwd=tmp, env=env or ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_limits(umask, mem))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        hung = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        hung = True
-    text = (lambda b: b.decode("utf-8", "replace")[-200_000:])
-    return Res(shlex.join(argv), proc.returncode, text(out), text(err), hung)
-
-
-def verdict(res: Res, wrong: str | None = None, lost: str | None = None) -> tuple[str, str]:
-    if res.hung:
-        return "hang", "timed out"
-    if "Traceback (most recent call last)" in res.out + res.err:
-        return "traceback", res.err.strip().splitlines()[-1] if res.err.strip() else "traceback on stdout"
-    if lost:
-        return "lost", lost
-    if wrong:
-        return "wrong", wrong
-    return "survived", ""
-
-
-def lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
-
-
-def markers(tmp: Path) -> str | None:
-    found = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("MARK*"))
-    return f"payload ran: {found}" if found else None
-
-
-# ------------------------------------------------------------------------------------- expectations
-def refused(res: Res, tmp: Path) -> str | None:
-    """A non-zero exit with exactly one line on stderr, and no payload ran."""
-    if res.rc == 0:
-        return "exit 0 where a refusal was due"
-    if res.rc is not None and res.rc < 0:
-        return f"killed by signal {-res.rc}"
-    if len(lines(res.err)) != 1:
-        return f"{len(lines(res.err))} lines on stderr, expected one"
-    return markers(tmp)
-
-
-def accepted(needle: str) -> Callable[[Res, Path], str | None]:
-    def check(res: Res, tmp: Path) -> str | None:
-        if res.rc != 0:
-            return f"exit {res.rc}: {(lines(res.err) or ['-'])[-1][:200]}"
-        return None if needle in res.out else f"{needle!r} not in the output"
-    return check
-
-
-def clean(res: Res, tmp: Path) -> str | None:
-    """Either outcome is fine (accepted or refused), but a refusal is one line and no payload runs."""
-    if res.rc not in (0, 1) and len(lines(res.err)) != 1:
-        return f"exit {res.rc} with {len(lines(res.err))} lines on stderr, expected one"
-    return markers(tmp)
-
-
-def rows_kept(bad: str) -> Callable[[Res, Path], tuple[str | None, str | None]]:
-    """`status --json` over the good runs and one bad one: (wrong, lost)."""
-    def check(res: Res, tmp: Path) -> tuple[str | None, str | None]:
-        if res.rc != 0:
-            return f"exit {res.rc}", None
-        try:
-            rows = {r["name"]: r for r in json.loads(res.out)}
-        except (ValueError, KeyError, TypeError) as exc:
-            return f"output is not the JSON rows ({exc})", None
-        lost = [f"{n} (want {s})" for n, s in GOOD.items() if (rows.get(n) or {}).get("state") != s]
-        if lost:
-            return None, "good runs missing or changed beside the bad one: " + ", ".join(lost)
-        return (None if bad in rows else f"the bad run {bad} has no row"), None
-    return check
-
-
-# ---------------------------------------------------------------------------------------- fixtures
-GOOD = {"good-a": "finished", "good-b": "unknown"}
-
-
-def write_config(tmp: Path, body: str = "", name: str = "cfg.yaml", base: Path | None = None) -> Path:
-    """A valid config inheriting the demo (data files exist under tmp), plus ``body``."""
-    (tmp / "ann.pkl").write_bytes(b"x")
-    (tmp / "videos").mkdir(exist_ok=True)
-    head = f"_base_: {base or DEMO}\ndata:\n  ann_file: {tmp / 'ann.pkl'}\n  video_root: {tmp / 'videos'}\n"
-    path = tmp / name
-    path.write_text(head + body)
-    return path
-
-
-def bomb(depth: int = 10) -> str:
-    out = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    out += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, depth)]
-    return "\n".join(out) + "\n"
-
-
-def special(kind: str) -> Callable[[Path, Path], None]:
-    """Make ``path`` a FIFO, a link to /dev/zero, a directory or a 20 GB sparse file."""
-    def make(path: Path, tmp: Path) -> None:
-        if path.exists() or path.is_symlink():
-            path.unlink()
-        if kind == "fifo":
-            os.mkfifo(path)
-        elif kind == "zero":
-            path.symlink_to("/dev/zero")
-        elif kind == "dir":
-            path.mkdir()
-        else:
-            with open(path, "wb") as fh:
-                fh.write(b'{"step": 1, "loss": 1.0}\n')
-                fh.truncate(20 << 30)
-    return make
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _faults_lib import (  # noqa: E402  (benchmarks/ is not a package)
+    ENV, EPAM, FIXTURES, PY, ROOT, TUI, VERDICTS, Outcome, Res, accepted, bomb, call, clean, disk_full,
+    kill_during_save, lines, markers, refused, special, umask_probe, verdict, wrapper_kill, write_config)
 
 # bad config files: name -> (text, or a function making the file), quick?
 CONFIGS: dict[str, tuple[object, bool]] = {
@@ -215,8 +59,8 @@ CONFIGS: dict[str, tuple[object, bool]] = {
     "top level is a list": ("- 1\n- 2\n", False),
     "YAML syntax error": ("train:\n\tmax_epochs: 2\n  x: [\n", False),
     "!!python/object tag": ("x: !!python/object/apply:os.system ['touch MARK_tag']\n", True),
-    "_base_ cycle": (lambda p, t: ((t / "b.yaml").write_text(f"_base_: {p}\n"), p.write_text(f"_base_: {t / 'b.yaml'}\n")),
-                     False),
+    "_base_ cycle": (lambda p, t: ((t / "b.yaml").write_text(f"_base_: {p}\n"),
+                                   p.write_text(f"_base_: {t / 'b.yaml'}\n")), False),
     "_base_ missing": ("_base_: /nonexistent/base.yaml\n", False),
     "lr 1e999": ("+optimizer:\n  lr: 1e999\n", True),
     "max_epochs 10**29": ("+train:\n  max_epochs: 100000000000000000000000000000\n", True),
@@ -261,6 +105,39 @@ NAMES = [("../escape", refused, True), ("a/b", refused, False), ("..", refused, 
 
 
 # ------------------------------------------------------------------------------------------- run dirs
+GOOD_KEYS = ("state", "reason", "epoch", "max_epochs", "step", "total_steps", "best_top1")
+_good: dict[str, dict] = {}
+_good_lock = threading.Lock()
+
+
+def good_rows(base: Path) -> dict[str, dict]:
+    """The two good runs' rows as `epam-tui status --json` shows them alone (once per benchmark run)."""
+    with _good_lock:
+        if _good:
+            return _good
+        root = base / "good-only"
+        shutil.copytree(FIXTURES / "demo-finished", root / "good-a")
+        shutil.copytree(FIXTURES / "demo-running", root / "good-b")
+        res = call([*TUI, "status", str(root), "--json"], base, 120)
+        rows = {r["name"]: {k: r.get(k) for k in GOOD_KEYS} for r in json.loads(res.out)}
+        _good.update(rows if set(rows) == {"good-a", "good-b"} else {"error": rows})
+        return _good
+
+
+def rows_kept(res: Res, tmp: Path) -> tuple[str | None, str | None]:
+    """`status --json` over the two good runs and one bad one: (wrong, lost)."""
+    if res.rc != 0:
+        return f"exit {res.rc}", None
+    try:
+        rows = {r["name"]: {k: r.get(k) for k in GOOD_KEYS} for r in json.loads(res.out)}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"output is not the JSON rows ({exc!r})", None
+    changed = [n for n, row in good_rows(tmp.parent).items() if rows.get(n) != row]
+    if changed:
+        return None, f"good runs missing or changed beside the bad one: {changed}: {[rows.get(n) for n in changed]}"
+    return (None if "bad" in rows else "the bad run has no row"), None
+
+
 STATUS_VARIANTS: dict[str, tuple[object, bool]] = {  # patched over demo-finished's status.json, or raw text
     'pid "abc" (running)': ({"state": "running", "pid": "abc"}, True),
     'epoch "x"': ({"epoch": "x"}, True),
@@ -291,7 +168,8 @@ FILE_VARIANTS: dict[str, tuple[str, object, bool]] = {  # file -> how it is corr
     "train.log sparse 20 GB": ("train.log", special("sparse"), False),
     "scalars.jsonl sparse 20 GB": ("scalars.jsonl", special("sparse"), True),
     "scalars.jsonl garbage": ("scalars.jsonl", random.Random(3).randbytes(8192), False),
-    "scalars.jsonl bad values": ("scalars.jsonl", '{"step": "x", "loss": NaN}\n[1]\n{"step": 1e999, "lr": "a"}\n', True),
+    "scalars.jsonl bad values": ("scalars.jsonl", '{"step": "x", "loss": NaN}\n[1]\n{"step": 1e999, "lr": "a"}\n',
+                                 True),
     "config.yaml alias bomb": ("config.yaml", bomb(), True),
     "config.yaml a FIFO": ("config.yaml", special("fifo"), False),
     "run.json garbage": ("run.json", random.Random(4).randbytes(1024), True),
@@ -363,11 +241,21 @@ def mm_work_dir(text: str) -> Callable[[Path], Path]:
 
 def run_dir_probes(cls: str, name: str, setup: Callable[[Path], Path], quick: bool, full: bool) -> list[Probe]:
     """status --json (good rows kept), checklist (and diagnose in full mode) on the bad run."""
-    out = [Probe(cls, f"{name}: status", lambda t: [*TUI, "status", str(setup(t)), "--json"], rows_kept("bad"), quick),
+    out = [Probe(cls, f"{name}: status", lambda t: [*TUI, "status", str(setup(t)), "--json"], rows_kept, quick),
            Probe(cls, f"{name}: checklist", lambda t: [*TUI, "checklist", str(setup(t) / "bad")], clean, quick)]
     if full:
+        out.append(Probe(cls, f"{name}: status (text)", lambda t: [*TUI, "status", str(setup(t))], rows_listed, False))
         out.append(Probe(cls, f"{name}: diagnose", lambda t: [*TUI, "diagnose", str(setup(t) / "bad")], clean, False))
     return out
+
+
+def rows_listed(res: Res, tmp: Path) -> tuple[str | None, str | None]:
+    """Plain `status`: exit 0 and a line for each of the three runs: (wrong, lost)."""
+    names = {line.split()[0] for line in lines(res.out)[1:] if line.split()}
+    if res.rc != 0:
+        return f"exit {res.rc}", None
+    missing = sorted({"good-a", "good-b"} - names)
+    return (None if "bad" in names else "the bad run has no line"), (f"no line for {missing}" if missing else None)
 
 
 # --------------------------------------------------------------------------------------------- probes
@@ -405,19 +293,21 @@ def config_probes() -> list[Probe]:
     return out
 
 
+def dry_run(tmp: Path, *extra: str) -> list[str]:
+    return [*TUI, "launch", str(write_config(tmp)), "--dry-run", "--gpus", "cpu", "--root", str(tmp / "wd"), *extra]
+
+
 def value_probes() -> list[Probe]:
     out = []
     for value, expect, quick in SETS:
         out.append(Probe("bad --set values", f"{value[:40]!r}: config show",
                          lambda t, v=value: [*EPAM, "config", "show", str(write_config(t)), "--set", v], expect, quick))
         out.append(Probe("bad --set values", f"{value[:40]!r}: launch --dry-run",
-                         lambda t, v=value: [*TUI, "launch", str(write_config(t)), "--dry-run", "--gpus", "cpu", "--root",
-                                             str(t / "wd"), "--name", "p", "--set", v],
+                         lambda t, v=value: dry_run(t, "--name", "p", "--set", v),
                          accepted("") if value.endswith("1e-3") else expect, quick))
     for name, expect, quick in NAMES:
         out.append(Probe("bad --name values", f"{name[:40]!r}: launch --dry-run",
-                         lambda t, n=name: [*TUI, "launch", str(write_config(t)), "--dry-run", "--gpus", "cpu", "--root",
-                                            str(t / "wd"), f"--name={n}"], expect, quick))
+                         lambda t, n=name: dry_run(t, f"--name={n}"), expect, quick))
     return out
 
 
@@ -457,7 +347,8 @@ def slurm_probe(where: str, payload: str) -> Callable[[Path, bool], list[Outcome
         name = payload if where == "--name" else "inj"
         cfg_dir = tmp / payload if where == "config path" else tmp
         cfg_dir.mkdir(exist_ok=True)
-        argv = [*TUI, "launch", str(write_config(cfg_dir)), "--slurm", "gpu", "--gpus", "cpu", "--root", root, f"--name={name}"]
+        argv = [*TUI, "launch", str(write_config(cfg_dir)), "--slurm", "gpu", "--gpus", "cpu", "--root", root,
+                f"--name={name}"]
         res = call(argv, tmp, 60, env=env)
         wrong = markers(tmp)
         if not wrong and any(c in payload for c in "\n\r"):
@@ -532,242 +423,11 @@ def restart_probe(spec: object) -> Callable[[Path], list[str]]:
     return argv
 
 
-# ---------------------------------------------------------------------------------- trainer scenarios
-_data_lock = threading.Lock()
-_data: dict[str, Path] = {}
-
-
-def synthetic(base: Path) -> Path:
-    """A tiny synthetic NTU60-format dataset (4 classes), made once per benchmark run."""
-    with _data_lock:
-        if "dir" not in _data:
-            out = base / "synthetic"
-            subprocess.run([*EPAM, "make-synthetic", "--out", str(out), "--num-classes", "4", "--per-class", "5",
-                            "--frames", "24", "--size", "64", "--seed", "3"], check=True, capture_output=True,
-                           env=ENV, timeout=300)
-            _data["dir"] = out
-    return _data["dir"]
-
-
-def tiny(data: Path, epochs: int) -> list[str]:
-    return [f"data.ann_file={data / 'synthetic_2d.pkl'}", f"data.video_root={data / 'videos'}", "model.num_classes=4",
-            "data.batch_per_gpu=4", "data.val_batch_per_gpu=8", "data.num_workers=0", f"train.max_epochs={epochs}",
-            f"scheduler.T_max={epochs}", "train.log_interval=1", "train.seed=7"]
-
-
-CHECK_CKPTS = """
-import json, sys, torch
-from pathlib import Path
-from epam.engine.checkpoint import load_checkpoint
-work = Path(sys.argv[1]); out = {}
-for p in sorted((work / "checkpoints").glob("*.pth")):
-    try:
-        s = load_checkpoint(p); out[p.name] = [s["epoch"], float(sum(v.double().sum() for v in s["model"].values()
-                                                                     if v.is_floating_point()))]
-    except Exception as exc:
-        out[p.name] = str(exc)[:200]
-print(json.dumps(out))
-"""
-
-
-def checkpoints_lost(work: Path, epochs: int, tmp: Path) -> tuple[str | None, dict]:
-    """(lost reason, {file: [epoch, weight sum]}) after a run that should have finished."""
-    res = call([PY, "-c", CHECK_CKPTS, str(work)], tmp, 240, mem=False)
-    try:
-        ck = json.loads(lines(res.out)[-1])
-    except (ValueError, IndexError):
-        return f"could not read the checkpoints: {(lines(res.err) or ['-'])[-1]}", {}
-    status = json.loads((work / "status.json").read_text())
-    best = (status.get("best") or {}).get("epoch")
-    want = ["latest.pth", *(f"epoch_{e}.pth" for e in range(max(1, epochs - 1), epochs + 1))]  # keep_last: 2
-    want += [f"best_acc_top1_epoch_{best}.pth"] if best else []
-    bad = [n for n in want if not isinstance(ck.get(n), list)] + [n for n, v in ck.items() if not isinstance(v, list)]
-    if bad or status.get("state") != "finished":
-        return f"missing or unloadable: {sorted(set(bad))}; state {status.get('state')}", ck
-    return None, ck
-
-
-def kill_during_save(tmp: Path, quick: bool) -> list[Outcome]:
-    """SIGKILLs inside checkpoint saves (outside kills in a widened save, plus the trainer's own kill right
-    after latest.pth's rename), a resume after each, then the files and (full mode) the weights against an
-    uninterrupted run with the same seed."""
-    data, epochs, cls = synthetic(tmp.parent), 2 if quick else 3, "kill -9 during checkpoint save"
-    work, out, rng = tmp / "killed", [], random.Random(5)
-    base = [*EPAM, "train", str(DEMO), "--work-dir", str(work), "--set", *tiny(data, epochs)]
-    ref = None
-    if not quick:
-        ref = tmp / "ref"
-        ref_res = call([*EPAM, "train", str(DEMO), "--work-dir", str(ref), "--set", *tiny(data, epochs)], tmp, 400, mem=False)
-        if ref_res.rc != 0:
-            return [Outcome(cls, "uninterrupted reference run", *verdict(ref_res, f"exit {ref_res.rc}"), ref_res)]
-    hook = call(base, tmp, 300, env={**ENV, "EPAM_TEST_KILL_AFTER_LATEST": "1"}, mem=False)
-    out.append(Outcome(cls, "killed right after epoch 1's latest.pth rename", *verdict(
-        hook, None if hook.rc == -signal.SIGKILL else f"exit {hook.rc}, expected the hook's SIGKILL"), hook))
-    for i in range(1 if quick else 6):
-        argv = [*base, "--resume", "auto"]
-        proc = subprocess.Popen(argv, cwd=tmp, env={**ENV, "EPAM_TEST_SLOW_SAVE": "0.25"}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        deadline, hit = time.monotonic() + 300, False
-        while proc.poll() is None and time.monotonic() < deadline:
-            ck = work / "checkpoints"
-            if ck.is_dir() and any(p.name.startswith(".") and ".tmp" in p.name for p in ck.iterdir()):
-                time.sleep(rng.uniform(0, 0.2))
-                hit = True
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        err = proc.communicate()[1].decode("utf-8", "replace")
-        res = Res(shlex.join(argv) + "  # SIGKILL inside a save", proc.returncode, "", err, not hit and proc.returncode is None)
-        wrong = None if hit or proc.returncode == 0 else f"ended with {proc.returncode} before a save was hit"
-        out.append(Outcome(cls, f"resume, then SIGKILL inside save {i + 1}", *verdict(res, wrong), res))
-    final = call([*base, "--resume", "auto"], tmp, 400, mem=False)
-    lost, ck = checkpoints_lost(work, epochs, tmp) if final.rc == 0 else (None, {})
-    wrong = None if final.rc == 0 else f"final resume exit {final.rc}: {(lines(final.err) or ['-'])[-1]}"
-    if ref is not None and not lost and not wrong:
-        _, ref_ck = checkpoints_lost(ref, epochs, tmp)
-        if ck != ref_ck:
-            wrong = f"checkpoints differ from the uninterrupted run: {ck} vs {ref_ck}"
-    out.append(Outcome(cls, "final resume: latest/epoch/best files kept" + ("" if quick else ", weights identical"),
-                       *verdict(final, wrong, lost), final))
-    modes = {str(p.relative_to(work)): oct(p.stat().st_mode & 0o777) for p in work.rglob("*") if p.is_file()}
-    odd = {k: v for k, v in modes.items() if v != "0o644"}
-    out.append(Outcome("umask 022 file modes", "trainer run dir files 0644",
-                       *verdict(final, f"modes: {odd}" if odd or not modes else None), final))
-    return out
-
-
-STEPPER = """
-import json, os, sys, time
-work = sys.argv[sys.argv.index("--work-dir") + 1]; os.makedirs(work, exist_ok=True)
-import psutil; created = psutil.Process().create_time(); step = 0
-while not os.path.exists(os.path.join(work, "stop_stepping")):
-    step += 1
-    d = {"state": "running", "epoch": 1, "iter": step, "max_epochs": 1, "iters_per_epoch": 100000, "world_size": 1,
-         "pid": os.getpid(), "create_time": created, "started": created, "updated": time.time(), "best": None}
-    tmp = os.path.join(work, ".status.json.tmp"); open(tmp, "w").write(json.dumps(d)); os.replace(tmp, os.path.join(work, "status.json"))
-    time.sleep(0.1)
-"""
-
-
-def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
-    """Launch headless (quick: a no-torch stand-in that steps; full: the real trainer), SIGKILL the wrapper
-    while the trainer steps: `epam-tui status` must still say running."""
-    cls, root = "killed wrapper, live trainer", tmp / "wd"
-    cfg = write_config(tmp)
-    if quick:
-        (tmp / "stepper.py").write_text(STEPPER)
-        extra = ["--command", f"{PY} {tmp / 'stepper.py'} {{config}} --work-dir {{work_dir}}"]
-    else:
-        cfg, extra = DEMO, ["--set", *tiny(synthetic(tmp.parent), 50)]
-    argv = [*TUI, "launch", str(cfg), "--headless", "--gpus", "cpu", "--root", str(root), "--name", "w", *extra]
-    follow = subprocess.Popen(argv, cwd=tmp, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              start_new_session=True)
-    run, trainer = root / "w", None
-
-    def status() -> dict:
-        try:
-            return json.loads((run / "status.json").read_text())
-        except (OSError, ValueError):
-            return {}
-    try:
-        deadline = time.monotonic() + 240
-        while status().get("iter", 0) < 2 and time.monotonic() < deadline and follow.poll() is None:
-            time.sleep(0.1)
-        trainer = status().get("pid")
-        if status().get("iter", 0) < 2:
-            res = Res(shlex.join(argv), follow.poll(), "", "", follow.poll() is None)
-            return [Outcome(cls, "wrapper SIGKILLed", *verdict(res, "the trainer never stepped"), res)]
-        wrapper = json.loads((run / "run.json").read_text())["pid"]
-        os.kill(wrapper, signal.SIGKILL)
-        step = status()["iter"]
-        time.sleep(3)
-        res = call([*TUI, "status", str(root), "--json"], tmp)
-        rows = {r["name"]: r for r in json.loads(res.out)} if res.rc == 0 else {}
-        state = (rows.get("w") or {}).get("state")
-        wrong = None if state == "running" and status().get("iter", 0) > step else \
-            f"state {state!r}, trainer iter {step} -> {status().get('iter')}"
-        return [Outcome(cls, "wrapper SIGKILLed: status says running", *verdict(res, wrong), res)]
-    finally:
-        (run / "stop_stepping").parent.mkdir(parents=True, exist_ok=True)
-        (run / "stop_stepping").write_text("finished")
-        if isinstance(trainer, int):
-            try:
-                os.kill(trainer, signal.SIGKILL)
-            except OSError:
-                pass
-        if follow.poll() is None:
-            os.killpg(follow.pid, signal.SIGKILL)
-        follow.communicate()
-
-
-def disk_full(tmp: Path, quick: bool) -> list[Outcome]:
-    """A tmpfs with 256 KiB left: the launch is refused in one line and leaves nothing behind, then the same
-    name launches once space is back. Full mode: a tmpfs the run fills itself with its second checkpoint."""
-    cls, mnt = "disk full", tmp / "mnt"
-    mnt.mkdir()
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if m.returncode != 0:
-        return [Outcome(cls, f"skipped: mount failed ({(m.stderr or '').strip()[:80]})", "skipped", "", None)]
-    out = []
-    try:
-        st = os.statvfs(mnt)
-        with open(mnt / "filler", "wb") as fh:
-            fh.write(b"\0" * max(0, st.f_bavail * st.f_frsize - (256 << 10)))
-        cfg = write_config(tmp)
-        argv = [*TUI, "launch", str(cfg), "--headless", "--gpus", "cpu", "--root", str(mnt / "wd"), "--name", "full"]
-        res = call(argv, tmp, 60)
-        left = [str(p.relative_to(mnt)) for p in mnt.rglob("*") if p.name != "filler" and p.is_file()]
-        out.append(Outcome(cls, "launch on a full disk", *verdict(res, refused(res, tmp) or (
-            f"left behind: {left}" if left else None)), res))
-        (mnt / "filler").unlink()
-        res = call([*TUI, "launch", str(cfg), "--dry-run", "--gpus", "cpu", "--root", str(mnt / "wd"), "--name", "full"],
-                   tmp)
-        out.append(Outcome(cls, "same name once space is back (--dry-run)", *verdict(res, accepted("full")(res, tmp)), res))
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-    if quick:
-        return out
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    try:
-        argv = [*TUI, "launch", str(DEMO), "--headless", "--gpus", "cpu", "--root", str(mnt), "--name", "fills",
-                "--set", *tiny(synthetic(tmp.parent), 3)]
-        res = call(argv, tmp, 400, mem=False)
-        run = mnt / "fills"
-        log = (run / "stdout.log").read_text(errors="replace") if (run / "stdout.log").is_file() else ""
-        res.err += "\n[stdout.log] " + log[-3000:]
-        code = json.loads((run / "exit.json").read_text()).get("exit_code") if (run / "exit.json").is_file() else None
-        lost = None
-        if (run / "checkpoints" / "latest.pth").is_file():
-            lost, _ = checkpoints_lost(run, 1, tmp)
-            lost = None if lost and "state" in lost and "latest.pth" not in lost.split(";")[0] else lost
-        else:
-            lost = "no latest.pth after epoch 1"
-        wrong = None if res.rc != 0 and code not in (None, 0) else f"launch exit {res.rc}, exit.json code {code}"
-        out.append(Outcome(cls, "run fills the disk with its 2nd checkpoint", *verdict(res, wrong, lost), res))
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-    return out
-
-
-def umask_probe(mask: int) -> Callable[[Path, bool], list[Outcome]]:
-    def scenario(tmp: Path, quick: bool) -> list[Outcome]:
-        argv = [*EPAM, "make-synthetic", "--out", str(tmp / "syn"), "--num-classes", "2", "--per-class", "2",
-                "--frames", "8", "--size", "32"]
-        res = call(argv, tmp, 120, umask=mask)
-        want = oct(0o666 & ~mask)
-        odd = {str(p.relative_to(tmp)): oct(p.stat().st_mode & 0o777) for p in (tmp / "syn").rglob("*")
-               if p.is_file() and oct(p.stat().st_mode & 0o777) != want} if res.rc == 0 else {}
-        wrong = f"exit {res.rc}" if res.rc != 0 else (f"modes other than {want}: {dict(list(odd.items())[:5])}" if odd else None)
-        return [Outcome(f"umask {mask:03o} file modes", f"make-synthetic files {want}", *verdict(res, wrong), res)]
-    return scenario
-
-
 # ---------------------------------------------------------------------------------------------- table
 def all_probes(full: bool) -> list[Probe]:
     out = [Probe("kill -9 during checkpoint save", "kills", None, scenario=kill_during_save),
            Probe("killed wrapper, live trainer", "wrapper", None, scenario=wrapper_kill),
-           Probe("disk full", "tmpfs", None, scenario=disk_full),
+           Probe("full or read-only disk", "tmpfs", None, scenario=disk_full),
            Probe("umask 022 file modes", "022", None, scenario=umask_probe(0o022)),
            Probe("umask 027 file modes", "027", None, scenario=umask_probe(0o027), quick=False)]
     out += config_probes() + value_probes() + run_dir_all(full)
@@ -779,71 +439,84 @@ def all_probes(full: bool) -> list[Probe]:
 
 
 CLASSES = {  # class -> (what is probed, what "survived" means)
-    "bad config files": ("Hostile config files through `epam config show`, `epam config check`, `epam-tui launch "
-                         "--dry-run` and (full mode) `epam train`: a YAML alias bomb (9^10 nodes), a recursive alias, a "
-                         "50 MB file, 5,000-level nesting, `_base_: /dev/zero`, a FIFO as `_base_` or as the config, "
-                         "binary garbage, invalid UTF-8, a `!!python/object` tag, `_base_` cycles, `lr: 1e999`, "
-                         "`max_epochs: 10**29`, wrong types; and `lr: 1e-3` (YAML 1.2 float) must be accepted.",
-                         "a non-zero exit with exactly one line on stderr, no payload run; the valid `1e-3` config "
-                         "exits 0 and shows 0.001."),
-    "bad --set values": ("`--set` values through `epam config show` and `epam-tui launch --dry-run`: integers past "
-                         "the schema's bounds, 1e999, NaN, inf, malformed keys, YAML aliases, `$(...)` in a path, a "
-                         "100 KB value; `optimizer.lr=1e-3` must be accepted.",
-                         "a one-line refusal for values the schema rejects; inert values either accepted or refused in "
-                         "one line, never executed."),
-    "bad --name values": ("`epam-tui launch --dry-run --name` with path escapes (`..`, `a/b`, empty), control "
-                          "characters, a 300-character name, `$(...)`/`;` payloads and a non-ASCII name.",
-                          "names that would leave `--root` or carry control characters are refused in one line; "
-                          "payloads stay inert."),
-    "status.json field variants": ("One run's status.json with a bad field (pid \"abc\", epoch \"x\", updated "
-                                   "\"yesterday\", iters_per_epoch \"y\", max_epochs 1e999, NaN, a list, truncated, "
-                                   "binary garbage, deep nesting, 10 MB), beside two good runs; `epam-tui status "
-                                   "--json` on the root, `epam-tui checklist` (and `diagnose` in full mode) on the bad run.",
-                                   "status exits 0 with both good runs' rows unchanged (else: lost) and a row for the "
-                                   "bad run; checklist/diagnose end without a traceback, a refusal in one line."),
-    "corrupted run files": ("The other files of a run: train.log/status.json/config.yaml as a FIFO, a link to "
-                            "/dev/zero or a directory, 20 GB sparse train.log/scalars.jsonl, garbage jsonl records, an "
-                            "alias bomb in config.yaml or checklist.yaml, garbage run.json/exit.json; same commands as above.",
-                            "as above, within the timeout and the 3 GiB memory limit."),
-    "MMEngine config.py": ("An MMEngine work_dir whose dumped config.py evaluates huge values (chained powers "
-                           "`a**64` three times, `9**9**9`, `1 << 10**9`, `'x' * 10**10`, 5,000 parentheses) or "
-                           "calls `__import__('os').system`.",
-                           "as above; nothing is executed."),
-    "Slurm script injection": ("`epam-tui launch --slurm` with `$(...)`, `;`, backticks, quotes, `${IFS}`, a newline or "
-                               "a CR in `--root`, `--name` or the config's path, under a fake `sbatch` that checks the script with `bash "
-                               "-n` and runs it with a fake `srun` recording its argv.",
-                               "no marker file appears; values with control characters are refused in one line; an "
-                               "accepted script hands `srun` the run directory verbatim."),
-    "tampered run.json --restart": ("`epam-tui launch --restart` on a failed run whose run.json was edited: free "
-                                    "argv in `launch.entry`, a template path outside `configs/launch`, an override "
-                                    "that is an option, payloads in GPU tokens and the rendezvous endpoint, bounds, "
-                                    "free argv in `argv`, garbage.",
-                                    "a one-line refusal naming the field, or a restart rebuilt from the config with "
-                                    "`python -m epam.train` (then stopped); no marker file either way."),
-    "kill -9 during checkpoint save": ("The real trainer on a tiny synthetic set: SIGKILL right after latest.pth's "
-                                       "rename (the trainer's test hook), then `--resume auto` runs SIGKILLed from "
-                                       "outside inside a widened save (1 in quick mode, 6 in full), then a last resume.",
-                                       "every resume starts cleanly; at the end latest, the last epoch and the best "
-                                       "checkpoint exist and load (else: lost) and, in full mode, their weights equal "
-                                       "an uninterrupted run's with the same seed."),
-    "killed wrapper, live trainer": ("`epam-tui launch --headless` (quick: a no-torch stand-in trainer; full: the real "
-                                     "trainer), then SIGKILL of the launcher's wrapper while the trainer steps.",
-                                     "`epam-tui status` still says running while the trainer keeps stepping."),
-    "disk full": ("A tmpfs (needs mount permission, else skipped with the reason) with 256 KiB left: `epam-tui launch "
-                  "--headless` into it, then the same name with `--dry-run` after freeing space; full mode: a 32 MB "
-                  "tmpfs the run fills with its second checkpoint.",
-                  "a one-line refusal leaving no file behind, the name usable again; mid-run: a non-zero exit code "
-                  "in exit.json and epoch 1's checkpoint intact."),
-    "umask 022 file modes": ("Files written under umask 022: `epam make-synthetic`'s pickle and videos, and every file "
-                             "of the trainer's run dir (status.json, config.yaml, logs, checkpoints).",
-                             "every file is mode 0644."),
-    "umask 027 file modes": ("`epam make-synthetic` under umask 027.", "every file is mode 0640."),
+    "bad config files": (
+        "Hostile config files through `epam config show`, `epam config check`, `epam-tui launch --dry-run` and "
+        "(full mode) `epam train`: a YAML alias bomb (9^10 nodes), a recursive alias, a 50 MB file, 5,000-level "
+        "nesting, `_base_: /dev/zero`, a FIFO as `_base_` or as the config, binary garbage, invalid UTF-8, a "
+        "`!!python/object` tag, `_base_` cycles, `lr: 1e999`, `max_epochs: 10**29`, wrong types; and `lr: 1e-3` "
+        "(a YAML 1.2 float) must be accepted.",
+        "a non-zero exit with exactly one line on stderr, no payload run; the valid `1e-3` config exits 0 "
+        "and shows 0.001."),
+    "bad --set values": (
+        "`--set` values through `epam config show` and `epam-tui launch --dry-run`: integers past the schema's "
+        "bounds, 1e999, NaN, inf, malformed keys, YAML aliases, `$(...)` in a path, a 100 KB value; "
+        "`optimizer.lr=1e-3` must be accepted.",
+        "a one-line refusal for values the schema rejects; inert values either accepted or refused in one line, "
+        "never executed."),
+    "bad --name values": (
+        "`epam-tui launch --dry-run --name` with path escapes (`..`, `a/b`), an empty name (the default name is "
+        "used), control characters, a 300-character name, `$(...)`/`;` payloads and a non-ASCII name.",
+        "names that would leave `--root` or carry control characters are refused in one line; payloads stay inert."),
+    "status.json field variants": (
+        "One run's status.json with a bad field (pid \"abc\", epoch \"x\", updated \"yesterday\", iters_per_epoch "
+        "\"y\", max_epochs 1e999, NaN, a list, truncated, binary garbage, deep nesting, 10 MB), beside two good "
+        "runs; `epam-tui status --json` on the root (and plain `status` in full mode), `epam-tui checklist` (and "
+        "`diagnose` in full mode) on the bad run.",
+        "status exits 0 with both good runs' rows as they are without the bad run (else: lost) and a row for the "
+        "bad run; checklist/diagnose end without a traceback, a refusal in one line."),
+    "corrupted run files": (
+        "The other files of a run: train.log/status.json/config.yaml as a FIFO, a link to /dev/zero or a "
+        "directory, 20 GB sparse train.log/scalars.jsonl, garbage jsonl records, an alias bomb in config.yaml or "
+        "checklist.yaml, garbage run.json/exit.json; the same commands as above.",
+        "as above, within the timeout and the 3 GiB memory limit."),
+    "MMEngine config.py": (
+        "An MMEngine work_dir whose dumped config.py evaluates huge values (five chained `**64` powers, 40 "
+        "chained squarings, `9**9**9`, `1 << 10**9`, `'x' * 10**10`, 5,000 parentheses) or calls "
+        "`__import__('os').system`.",
+        "as above; nothing is executed."),
+    "Slurm script injection": (
+        "`epam-tui launch --slurm` with `$(...)`, `;`, backticks, quotes, `${IFS}`, a newline or a CR in "
+        "`--root`, `--name` or the config's path, under a fake `sbatch` that checks the script with `bash -n` "
+        "and runs it with a fake `srun` recording its argv.",
+        "no marker file appears; values with control characters are refused in one line; an accepted script "
+        "hands `srun` the run directory verbatim."),
+    "tampered run.json --restart": (
+        "`epam-tui launch --restart` on a failed run whose run.json was edited: free argv in `launch.entry`, a "
+        "template path outside `configs/launch`, an override that is an option, payloads in GPU tokens and the "
+        "rendezvous endpoint, bounds, free argv in `argv`, garbage.",
+        "a one-line refusal naming the field, or a restart rebuilt from the config with `python -m epam.train` "
+        "(then stopped); no marker file either way."),
+    "kill -9 during checkpoint save": (
+        "The real trainer on a tiny synthetic set: SIGKILL right after latest.pth's rename (the trainer's test "
+        "hook), then `--resume auto` runs SIGKILLed from outside inside a widened save (1 in quick mode, 10 in "
+        "full), then a last resume; full mode also kills right after the last epoch's rename and compares both "
+        "runs with an uninterrupted one.",
+        "every resume starts cleanly; at the end latest, the last two epochs and the best checkpoint exist and "
+        "load (else: lost) and, in full mode, their weights (sha256 of every tensor) equal an uninterrupted "
+        "run's with the same seed."),
+    "killed wrapper, live trainer": (
+        "`epam-tui launch --headless` (quick: a no-torch stand-in trainer; full: the real trainer), then SIGKILL "
+        "of the launcher's wrapper while the trainer steps.",
+        "`epam-tui status` still says running while the trainer keeps stepping, and finished once it ends."),
+    "full or read-only disk": (
+        "A tmpfs with 256 KiB left: `epam-tui launch --headless` into it, then the same name with `--dry-run` "
+        "after freeing space; a read-only bind mount as `--root` (`--headless` and `--dry-run`); full mode: a "
+        "32 MB tmpfs the run fills with its second checkpoint. Needs mount permission, else skipped with the "
+        "reason.",
+        "a one-line refusal (also from `--dry-run`) leaving no file behind, the name usable again; mid-run: a "
+        "non-zero exit code in exit.json, `status` says failed and epoch 1's checkpoints load."),
+    "umask 022 file modes": (
+        "Files written under umask 022: `epam make-synthetic`'s pickle and videos, and every file of the "
+        "trainer's run dir (status.json, config.yaml, logs, checkpoints).",
+        "every file is mode 0644."),
+    "umask 027 file modes": ("`epam make-synthetic` under umask 027 (full mode).", "every file is mode 0640."),
 }
 
 
 def table(outcomes: list[Outcome]) -> list[list[str]]:
     rows = []
-    for cls in dict.fromkeys(o.cls for o in outcomes):
+    order = list(CLASSES)
+    for cls in sorted(dict.fromkeys(o.cls for o in outcomes), key=lambda c: order.index(c) if c in order else 99):
         mine = [o for o in outcomes if o.cls == cls and o.verdict != "skipped"]
         skipped = [o for o in outcomes if o.cls == cls and o.verdict == "skipped"]
         note = f" ({skipped[0].name})" if skipped else ""
@@ -873,7 +546,9 @@ or best file gone or unloadable, or a good run's row missing beside a bad one) o
 else: exit 0 where a refusal was due, several lines of error, a payload that ran, a file mode that
 ignores the umask).
 
-Reproduce (about {seconds / 60:.0f} minutes on 2 busy cores; `--quick` runs a subset in about a minute):
+The table below comes from a full run (`--write-doc`, {seconds:.0f} s on 2 busy cores, as root so that the
+disk probes can mount a tmpfs; without mount permission they show as skipped with the reason). Reproduce
+it, or run the subset CI runs (`--quick`, about a minute):
 
     python benchmarks/faults.py            # prints this table and every probe that did not survive
     python benchmarks/faults.py --write-doc  # the same, then rewrites this page
