@@ -10,12 +10,14 @@ temp file.
 - ``atomic_write_bytes(path, data)`` / ``atomic_write_text(path, text)``: the whole content at once;
 - ``atomic_open(path, "wb")``: a file object to write to (``torch.save``, streaming writers);
 - ``atomic_path(path)``: a temp path for writers that open the file themselves (a video muxer);
+- ``atomic_link(src, dst)``: ``dst`` becomes the same file as ``src`` (hard link + rename, else an atomic copy);
 - ``umask_mode()``: ``0o666 & ~umask``, the mode new files get; ``fsync_dir(path)``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,3 +158,25 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
     """Replace ``path``'s content with ``text`` atomically (mode ``umask_mode()``)."""
     with atomic_open(path, "w", encoding=encoding, fsync=fsync) as fh:
         fh.write(text)
+
+
+def atomic_link(src: Path, dst: Path) -> None:
+    """Make ``dst`` the same file as ``src`` atomically (hard link to a temp name, then rename; where the
+    filesystem has no hard links, an atomic copy)."""
+    src, dst = Path(src), Path(dst)
+    tmp = temp_path(dst)
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        if not src.is_file():
+            raise
+        with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:  # no hard links on this filesystem
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        return
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(dst.parent)

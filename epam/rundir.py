@@ -5,17 +5,20 @@ through its safe file readers) share: standard library only - no torch, no av, n
 
 - names: ``RUN_JSON`` ... ``CHECKLIST_YAML``, ``CHECKPOINTS``, ``REMEDIES``;
 - states: ``STATES`` (status.json ``state``), ``RUN_STATES`` (run.json ``status``), ``ENDED``;
+  ``exit_state(code, stopped)``: the state an exit.json ending gives (the launcher and the TUI agree);
 - record kinds of ``scalars.jsonl``: ``record_kind(rec)`` -> ``RESUME`` | ``TRAIN`` | ``TRAIN_EPOCH`` | ``VAL``
   | "" (told apart by keys: ``resume`` / ``lr`` or ``loss`` / ``train/loss`` / ``acc/...``);
 - validation: ``STATUS_FIELDS``, ``RUN_FIELDS``, ``EXIT_FIELDS``, ``EVENT_FIELDS``, ``GPU_UTIL_FIELDS``
   (``Check`` functions: "" when a value is fine, else what it must be); ``parse_json(raw, name)`` and
   ``validate(data, fields, name)`` give ``Read(data, problem)``, so one malformed file makes its run show
   "unreadable status.json: pid must be an integer" and nothing else breaks;
-- writing: ``write_json(path, data)`` rewrites a JSON file atomically (``epam.fileio``).
+- writing: ``write_json(path, data)`` rewrites a JSON file atomically (``epam.fileio``);
+- ``fmt_eta``: the ``eta`` field of train.log lines (the TUI shows ETAs the same way).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -39,6 +42,14 @@ TRAIN, VAL, TRAIN_EPOCH, RESUME = "train", "val", "train_epoch", "resume"  # sca
 ENDED = ("finished", "failed", "stopped")
 
 
+def exit_state(code: int | None, stopped: bool = False) -> str:
+    """The state an ending recorded in exit.json gives a run: ``stopped`` when a stop was asked for (or
+    the trainer says it stopped), else ``finished`` for exit code 0, else ``failed`` (a signal, no code)."""
+    if stopped:
+        return "stopped"
+    return "finished" if code == 0 else "failed"
+
+
 def record_kind(rec: dict) -> str:
     """The kind of a ``scalars.jsonl`` record, by its keys: RESUME (``resume`` true), TRAIN (``lr`` or
     ``loss``), TRAIN_EPOCH (``train/loss``), VAL (an ``acc/...`` key, as MMEngine's val records have);
@@ -52,6 +63,25 @@ def record_kind(rec: dict) -> str:
     if any(isinstance(k, str) and k.startswith("acc/") for k in rec):
         return VAL
     return ""
+
+
+ETA_MAX_S = dt.timedelta.max.days * 86400 + dt.timedelta.max.seconds  # 999999999 days, 23:59:59
+
+
+def fmt_eta(seconds: float | None) -> str:
+    """The ``eta`` of train.log lines, also shown by the TUI: MMEngine's str(timedelta) of whole seconds,
+    e.g. 0:12:34 or 1 day, 2:03:04; "-" when unknown (None). Never raises: NaN and negatives read
+    0:00:00, anything past timedelta's range (inf, 10**29 epochs) its maximum."""
+    if seconds is None:
+        return "-"
+    try:
+        value = float(seconds)
+    except OverflowError:  # an int beyond float's range
+        value = math.inf if seconds > 0 else 0.0
+    except (TypeError, ValueError):
+        value = 0.0
+    value = min(value, float(ETA_MAX_S)) if value > 0 else 0.0
+    return str(dt.timedelta(seconds=min(int(value), ETA_MAX_S)))
 
 
 MAX_JSON_BYTES = 1 << 20  # status.json / run.json / exit.json are a few KB; more is not ours
@@ -230,8 +260,10 @@ def parse_record(line: str | bytes, fields: dict[str, Check], required: tuple[st
     return None
 
 
-def write_json(path: str | Path, data: dict, indent: int | None = 1) -> None:
-    """Rewrite a run-directory JSON file atomically (a reader sees the old file or the new one)."""
+def write_json(path: str | Path, data: dict, *, fsync: bool = True) -> None:
+    """Rewrite a run-directory JSON file atomically (``epam.fileio``: a reader sees the old file or the new
+    one, never a part; the temp file never outlives an error). ``fsync=False`` for the launcher's records,
+    rewritten often under a lock."""
     from epam.fileio import atomic_write_text
 
-    atomic_write_text(path, json.dumps(data, indent=indent))
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n", fsync=fsync)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from epam.fileio import atomic_open, fsync_dir, temp_path
+from epam.fileio import atomic_link, atomic_open
 
 EPOCH_RE = re.compile(r"^epoch_(\d+)\.pth$")
 BEST_RE = re.compile(r"^best_(.+)_epoch_(\d+)\.pth$")
@@ -68,28 +67,6 @@ def atomic_save(obj: Any, path: Path) -> None:
         if delay:
             fh.flush()
             time.sleep(float(delay))
-
-
-def atomic_link(src: Path, dst: Path) -> None:
-    """Make ``dst`` the same file as ``src`` atomically (hard link to a temp name, then rename; where the
-    filesystem has no hard links, an atomic copy)."""
-    src, dst = Path(src), Path(dst)
-    tmp = temp_path(dst)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        if not src.is_file():
-            raise
-        with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:  # no hard links on this filesystem
-            shutil.copyfileobj(fin, fout, 1 << 20)
-        return
-    try:
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(dst.parent)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

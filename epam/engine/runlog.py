@@ -4,7 +4,6 @@ Only rank 0 creates a RunLog."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import os
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from epam.rundir import SCALARS_JSONL, STATUS_JSON, TRAIN_LOG, write_json
+from epam.rundir import SCALARS_JSONL, STATUS_JSON, TRAIN_LOG, fmt_eta, write_json
 
 HEARTBEAT_S = 10.0  # status.json refresh period while no iteration line is due (validation)
 
@@ -29,22 +28,6 @@ def append_text(fh: TextIO, text: str) -> None:
         if exc.filename is None and exc.errno is not None:
             raise OSError(exc.errno, exc.strerror, str(fh.name)) from exc
         raise
-
-
-ETA_MAX_S = dt.timedelta.max.days * 86400 + dt.timedelta.max.seconds  # 999999999 days, 23:59:59
-
-
-def fmt_eta(seconds: float) -> str:
-    """MMEngine's eta: str(timedelta) of whole seconds, e.g. 0:12:34 or 1 day, 2:03:04. Never raises:
-    NaN and negatives read 0:00:00, anything past timedelta's range (inf, 10**29 epochs) its maximum."""
-    try:
-        value = float(seconds)
-    except OverflowError:  # an int beyond float's range
-        value = math.inf if seconds > 0 else 0.0
-    except (TypeError, ValueError):
-        value = 0.0
-    value = min(value, float(ETA_MAX_S)) if value > 0 else 0.0
-    return str(dt.timedelta(seconds=min(int(value), ETA_MAX_S)))
 
 
 def fmt_value(value: float) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from epam_tui.core.procs import is_alive, tail_lines
+from epam_tui.core.procs import record_alive, tail_lines
 from epam_tui.core.rundir import EVENTS_JSONL, GPU_UTIL_JSONL, STDOUT_LOG, TRAIN_LOG, read_events
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def exit_code_pending(run: RunData, now: float | None = None) -> bool:
     exit.json (for less than ``DEATH_WAIT_S`` s since the failure): the exit code is about to arrive."""
     if run.exit is not None or not run.run or not run.run.get("pid"):
         return False
-    if not is_alive(run.run.get("pid"), run.run.get("create_time")):
+    if not record_alive(run.run):
         return False
     since = (run.status or {}).get("updated") or run.last_update or 0.0
     return (time.time() if now is None else now) - float(since) < DEATH_WAIT_S

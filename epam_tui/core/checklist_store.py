@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from epam import yamlsafe
+from epam.fileio import atomic_write_text
 from epam_tui.core.rundir import CHECKLIST_YAML
 from epam_tui.core.tail import read_bounded
 
@@ -25,9 +26,7 @@ def load_store(run_dir: str | Path) -> dict[str, Any]:
 
 def save_store(run_dir: str | Path, data: dict[str, Any]) -> None:
     path = Path(run_dir) / CHECKLIST_YAML
-    tmp = path.with_name(".checklist.yaml.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=True), fsync=False)
 
 
 def set_item(run_dir: str | Path, item_id: str, tick: bool | None = None, note: str | None = None) -> dict[str, Any]:

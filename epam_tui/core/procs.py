@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -22,6 +24,18 @@ def is_alive(pid: int | None, create_time: float | None = None) -> bool:
         return create_time is None or abs(proc.create_time() - float(create_time)) <= 1.0
     except (psutil.Error, ValueError, OSError):
         return False
+
+
+def record_alive(rec: Mapping[str, Any] | None) -> bool:
+    """Whether the process a record names still runs: its ``pid`` + ``create_time`` (run.json: the
+    launcher's wrapper; status.json: the trainer)."""
+    if not rec or not rec.get("pid"):
+        return False
+    try:
+        pid = int(rec["pid"])
+    except (TypeError, ValueError):
+        return False
+    return is_alive(pid, rec.get("create_time"))
 
 
 class TreeSampler:

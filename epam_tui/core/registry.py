@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from epam_tui.core import rundir
+from epam_tui.core.rundir import fmt_eta  # noqa: F401 - the ETA as train.log writes it, for the run views
 from epam_tui.core.procs import is_alive
 from epam_tui.core.runstate import STALL_FACTOR, STALL_MIN_S, device_label, fmt_duration, stall_reason, stall_threshold  # noqa: F401
 from epam_tui.core.sources.parsers import SeriesStore, feed_epam_official, feed_json, feed_mmengine
@@ -430,11 +431,9 @@ class RunWatcher:
         status_state = (d.status or {}).get("state")
         if d.exit is not None:
             code = d.exit.get("code")
-            if status_state == "stopped" or (d.run or {}).get("status") == "stopped":
-                return "stopped", f"exit code {code}"
-            if code == 0:
-                return "finished", "exit code 0"
-            return "failed", f"exit code {code}" + (f" ({d.exit.get('signal')})" if d.exit.get("signal") else "")
+            state = rundir.exit_state(code, stopped=status_state == "stopped" or (d.run or {}).get("status") == "stopped")
+            signal = f" ({d.exit.get('signal')})" if state == "failed" and d.exit.get("signal") else ""
+            return state, f"exit code {code}{signal}"
         if status_state in ("finished", "failed", "stopped"):
             return status_state, str((d.status or {}).get("exit_reason") or "")
         job = (d.run or {}).get("slurm") or {}
@@ -477,14 +476,6 @@ def _gone_reason(p: Path) -> str:
     except OSError:
         pass
     return "process gone without writing its end (killed?)"
-
-
-def fmt_eta(seconds: float | None) -> str:
-    """h:mm:ss, or "-" when unknown."""
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def load_run(path: str | Path) -> RunData:

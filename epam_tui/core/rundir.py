@@ -19,7 +19,7 @@ from epam.rundir import (  # noqa: F401 - re-exported: the TUI reaches the contr
     EXIT_JSON, GPU_FIELDS, GPU_UTIL_FIELDS, GPU_UTIL_JSONL, GPU_UTIL_REQUIRED, MAX_EPOCHS, MAX_JSON_BYTES,
     MAX_TIME, REMEDIES, RESUME, RUN_FIELDS, RUN_JSON, RUN_STATES, SCALARS_JSONL, STATES, STATUS_FIELDS,
     STATUS_JSON, STDOUT_LOG, TRAIN, TRAIN_EPOCH, TRAIN_LOG, VAL, Check, Read, first_problem, parse_json,
-    parse_record, record_kind, show, validate, write_json,
+    exit_state, fmt_eta, parse_record, record_kind, show, validate, write_json,
 )
 from epam_tui.core.tail import read_bounded, read_lines
 

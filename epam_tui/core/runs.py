@@ -27,7 +27,9 @@ from typing import Any, Mapping, Sequence
 from epam_tui.core import launch as lp
 from epam_tui.core.launch import checks as preflight
 from epam_tui.core.launch import relaunch
-from epam_tui.core.rundir import STDOUT_LOG
+from epam_tui.core.procs import record_alive as is_alive  # runs.is_alive(rec): the run's wrapper (run.json pid)
+from epam_tui.core.procs import record_alive
+from epam_tui.core.rundir import STDOUT_LOG, write_json
 from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are part of this module's API
     ENDED,
     EXIT_JSON,
@@ -39,7 +41,6 @@ from epam_tui.core.runwrap import (  # noqa: F401 - the run-file helpers are par
     read_run,
     update_run,
     write_exit,
-    write_json_atomic,
 )
 
 
@@ -57,15 +58,6 @@ class Refused(RunError):
 
 # --------------------------------------------------------------------------------------------
 # liveness
-
-
-def is_alive(rec: Mapping[str, Any] | None) -> bool:
-    """Whether the run's wrapper process (pid + create time) still runs."""
-    from epam_tui.core.procs import is_alive as alive
-
-    if not rec or not rec.get("pid"):
-        return False
-    return bool(alive(int(rec["pid"]), rec.get("create_time")))
 
 
 def members(rec: Mapping[str, Any]) -> list[Any]:
@@ -95,10 +87,7 @@ def trainer_status(run_dir: str | Path | None) -> dict | None:
 
 def trainer_alive(run_dir: str | Path | None) -> bool:
     """Whether the trainer's own process (status.json pid + create time) still runs."""
-    from epam_tui.core.procs import is_alive as alive
-
-    status = trainer_status(run_dir) or {}
-    return bool(status.get("pid")) and bool(alive(int(status["pid"]), status.get("create_time")))
+    return record_alive(trainer_status(run_dir))
 
 
 def run_alive(rec: Mapping[str, Any] | None, run_dir: str | Path | None = None) -> bool:
@@ -210,7 +199,7 @@ def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
         with contextlib.suppress(FileNotFoundError):
             (run_dir / EXIT_JSON).unlink()
         with locked(run_dir):
-            write_json_atomic(run_dir / RUN_JSON, rec)
+            write_json(run_dir / RUN_JSON, rec, fsync=False)
         with open(run_dir / STDOUT_LOG, "ab") as log:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             log.write(f"==> epam-tui {stamp}: {plan.preview()}\n".encode())
@@ -228,7 +217,7 @@ def spawn(plan: lp.LaunchPlan, extra: Mapping[str, Any] | None = None) -> dict:
             rec.update(started)
             if rec.get("status") == "starting":
                 rec["status"] = "running"
-            write_json_atomic(run_dir / RUN_JSON, rec)
+            write_json(run_dir / RUN_JSON, rec, fsync=False)
         return finalize(run_dir)
     except OSError:  # the disk filled just now: the run runs; its wrapper still records the exit
         return {**rec, **started, "status": "running" if rec.get("status") == "starting" else rec.get("status")}
@@ -411,5 +400,5 @@ def submit_slurm(plan: lp.LaunchPlan, partition: str, gpus: bool = True, sbatch:
     rec["argv"] = [sbatch, str(path)]
     rec["env"] = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     with locked(run_dir):
-        write_json_atomic(run_dir / RUN_JSON, rec)
+        write_json(run_dir / RUN_JSON, rec, fsync=False)
     return rec

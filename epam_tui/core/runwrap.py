@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from epam_tui.core.rundir import ENDED, EXIT_JSON, RUN_JSON
+from epam_tui.core.rundir import ENDED, EXIT_JSON, RUN_JSON, exit_state, write_json
 from epam_tui.core.tail import read_bounded
 
 USAGE = "usage: python -m epam_tui.core.runwrap RUN_DIR -- COMMAND [ARGS...]"
@@ -51,13 +51,6 @@ def read_json(path: str | Path) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
-    """Replace ``path`` with ``data`` as JSON (temp file + rename; the temp file never outlives an error)."""
-    from epam.fileio import atomic_write_text
-
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n", fsync=False)
 
 
 @contextlib.contextmanager
@@ -84,7 +77,7 @@ def update_run(run_dir: str | Path, **fields: Any) -> dict:
     with locked(run_dir):
         rec = read_run(run_dir) or {}
         rec.update(fields)
-        write_json_atomic(run_dir / RUN_JSON, rec)
+        write_json(run_dir / RUN_JSON, rec, fsync=False)
     return rec
 
 
@@ -126,7 +119,7 @@ def write_exit(run_dir: str | Path, code: int | None, sig: str | None, ended: fl
     run_dir = Path(run_dir)
     data = {"code": None if code is None else int(code), "ended": ended, "signal": sig, **extra}
     try:
-        write_json_atomic(run_dir / EXIT_JSON, data)
+        write_json(run_dir / EXIT_JSON, data, fsync=False)
     except OSError:
         if not _into_reserve(run_dir, (json.dumps(data) + "\n").encode()):
             raise
@@ -140,7 +133,7 @@ def _folded(rec: dict, ended: Mapping[str, Any] | None) -> dict | None:
     if ended is None or rec.get("status") in ENDED:
         return None
     code = ended.get("code")
-    status = "stopped" if rec.get("stop_requested") else ("finished" if code == 0 else "failed")
+    status = exit_state(code, stopped=bool(rec.get("stop_requested")))
     return {**rec, "status": status, "exit_code": code, "ended": ended.get("ended"), "signal": ended.get("signal")}
 
 
@@ -159,7 +152,7 @@ def finalize(run_dir: str | Path) -> dict:
             rec = read_run(run_dir) or {}
             folded = _folded(rec, read_exit(run_dir))
             if folded is not None:
-                write_json_atomic(run_dir / RUN_JSON, folded)
+                write_json(run_dir / RUN_JSON, folded, fsync=False)
                 rec = folded
     except OSError:
         rec = _folded(rec, read_exit(run_dir)) or rec

@@ -6,29 +6,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from textual.app import App
-from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+from textual.screen import Screen
 
 from epam_tui.core.gpus import GpuSampler, open_backend
 from epam_tui.ui.actions import ActionCommands, bindings, context_of
 from epam_tui.ui.screens.help import HelpScreen
 from epam_tui.ui.screens.monitor import MonitorScreen
+from epam_tui.ui.widgets.confirm import Confirm
 
-__all__ = ["ConfirmScreen", "EpamTuiApp", "HelpScreen"]
-
-class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
-
-    def __init__(self, question: str):
-        super().__init__()
-        self.question = question
-
-    def compose(self):
-        yield Static(f"{self.question}\n\n[b]y[/b] yes   [b]n[/b] no", id="confirm")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+__all__ = ["Confirm", "EpamTuiApp", "HelpScreen"]
 
 
 class EpamTuiApp(App):
@@ -110,7 +96,7 @@ class EpamTuiApp(App):
             if yes:
                 self.stop_worker(run.path)
 
-        self.push_screen(ConfirmScreen(f"Stop {run.name}? (SIGINT, then SIGTERM, then SIGKILL)"), answered)
+        self.push_screen(Confirm(f"Stop {run.name}? (SIGINT, then SIGTERM, then SIGKILL)"), answered)
 
     def action_restart_run(self) -> None:
         run = self.monitor.current

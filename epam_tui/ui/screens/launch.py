@@ -15,9 +15,8 @@ from typing import Any
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
@@ -25,31 +24,8 @@ from epam_tui.core import launch as lp
 from epam_tui.core import runs
 from epam_tui.core.launch import checks as preflight
 from epam_tui.ui.actions import bindings
+from epam_tui.ui.widgets.confirm import ConfirmBusy
 from epam_tui.ui.widgets.gpu_list import GpuList
-
-
-class ConfirmBusy(ModalScreen[bool]):
-    """Asks before a busy GPU joins the selection: y launches on it anyway, n/escape leaves it out."""
-
-    BINDINGS = [Binding("y", "answer(True)", "Yes, use it"), Binding("n", "answer(False)", "No"),
-                Binding("escape", "answer(False)", "No", show=False)]
-    DEFAULT_CSS = """
-    ConfirmBusy { align: center middle; }
-    ConfirmBusy > Vertical { width: 70; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
-    """
-
-    def __init__(self, gpu_label: str, reasons: list[str]):
-        super().__init__()
-        self.gpu_label, self.reasons = gpu_label, reasons
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"[b]{escape(self.gpu_label)} is busy[/b]")
-            yield Static("\n".join(f"  - {escape(r)}" for r in self.reasons))
-            yield Static("Launch on it anyway?  [b]y[/b] yes   [b]n[/b] no")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
 
 
 @dataclass
