@@ -30,6 +30,7 @@ from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from epam_tui.core.series import downsample_minmax, ema_debiased
+from epam_tui.ui.textual_compat import plot_of, size_plot, theme_name
 
 
 # Series colours as RGB: named colours go through the terminal's ANSI palette (they differ between
@@ -110,10 +111,9 @@ class _Chart(PlotextPlot):
         key = (self._drawn, width, height, self.app.theme, self.theme)
         if self._strips[0] != key:
             base = self.rich_style  # the widget's colours under plotext's (as Textual's Log does for its lines)
-            plot = self._plot  # sized and themed as textual-plotext's render() does before it builds
-            plot.plotsize(width, height)
-            plot._set_size(width, height)
-            plot.theme(self._get_plotext_theme_name(self.app.theme))
+            plot = plot_of(self)  # sized and themed as textual-plotext's render() does before it builds
+            size_plot(plot, width, height)
+            plot.theme(theme_name(self, self.app.theme))
             try:
                 ansi = plot.build()
             except Exception as exc:  # noqa: BLE001 - plotext fails on some data (a y range of 1e-308 overflows

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Log
 
 from epam_tui.core.sources.parsers import compact_log_line, line_level  # noqa: F401 - how the pane shows lines
-from epam_tui.ui.widgets.run_table import shrink_caches
+from epam_tui.ui.textual_compat import shrink_caches
 
 
 class LogPane(Log):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual.cache import LRUCache
-from textual.widgets import DataTable
+from epam_tui.ui.textual_compat import MeasuredDataTable, shrink_caches
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
@@ -77,15 +76,7 @@ def device_text(summary: dict[str, Any], narrow: bool = False) -> str:
     return text
 
 
-def shrink_caches(widget, **sizes: int) -> None:
-    """Replace a widget's render caches with smaller LRU caches. The names are private to Textual 8.2.8
-    (pinned); one a release renames is skipped, leaving Textual's default size."""
-    for name, size in sizes.items():
-        if hasattr(widget, name):
-            setattr(widget, name, LRUCache(size))
-
-
-class RunTable(DataTable):
+class RunTable(MeasuredDataTable):
     """The run list. DataTable keys its render caches by an update counter that every ``update_cell``
     bumps, so a table updated each second fills them with dead entries up to their default sizes
     (10,000 cells, 1,000 rows, row renderables and lines: ~15 MB in a long session). The run list shows at
@@ -97,19 +88,6 @@ class RunTable(DataTable):
         super().__init__(*args, **kwargs)
         shrink_caches(self, _cell_render_cache=220, _row_render_cache=40, _row_renderable_cache=40,
                       _line_cache=40)
-        self._measured: tuple[int, ...] = ()
-
-    def _update_dimensions(self, new_rows) -> None:
-        """DataTable measures new and updated cells when idle, and keys its row and line caches by an update
-        counter, not by column widths: a row drawn before its cells were measured (header widths) can stay
-        cut short until some cell changes, for good on a table of finished runs (seen once in a CI snapshot:
-        "dem  epam  finis"). When the widths change, the caches are dropped and the table redrawn."""
-        super()._update_dimensions(new_rows)
-        widths = tuple(column.content_width for column in self.columns.values())
-        if widths != self._measured:
-            self._measured = widths
-            self._clear_caches()
-            self.refresh()
 
     def key_at_cursor(self) -> str | None:
         """The row key under the cursor (None for an empty table)."""
