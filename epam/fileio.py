@@ -83,6 +83,16 @@ def _naming_target(exc: OSError, path: Path, tmp: Path) -> OSError | None:
     return OSError(exc.errno, exc.strerror, str(path))
 
 
+def _discard(tmp: Path, path: Path, exc: BaseException) -> OSError | None:
+    """After a failed write: remove the temp file (a read-only directory never had one) and return the
+    OSError to raise instead of ``exc`` (one naming ``path``), or None to re-raise ``exc`` as it is."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return _naming_target(exc, path, tmp) if isinstance(exc, OSError) else None
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
     """Yield the temp path to write ``path``'s new content to; on a normal exit it is fsynced, given
@@ -104,11 +114,7 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
         _give_umask_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only directory: the temp file was never created
-        if isinstance(exc, OSError) and (named := _naming_target(exc, path, tmp)) is not None:
+        if (named := _discard(tmp, path, exc)) is not None:
             raise named from exc
         raise
     if fsync:
@@ -136,11 +142,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str
         _give_umask_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and (named := _naming_target(exc, path, tmp)) is not None:
+        if (named := _discard(tmp, path, exc)) is not None:
             raise named from exc
         raise
     if fsync:
