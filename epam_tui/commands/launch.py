@@ -26,6 +26,7 @@ from epam_tui.core.launch import checks as preflight
 from epam_tui.core.launch import rendezvous
 from epam_tui.core import runs
 from epam_tui.core.procs import tail_lines
+from epam_tui.core.rundir import SCALARS_JSONL, STATUS_JSON, STDOUT_LOG
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +157,7 @@ def follow(run_dir: str | Path, poll: float = 1.0, out: Callable[[str], Any] = p
     run_dir = Path(run_dir)
     rec = runs.read_run(run_dir) or {}
     ours = rec.get("source", "epam") == "epam"
-    stream = run_dir / ("scalars.jsonl" if ours else runs.STDOUT_LOG)
+    stream = run_dir / (SCALARS_JSONL if ours else STDOUT_LOG)
     offset = 0
     queue_state = None
     while True:
@@ -168,7 +169,7 @@ def follow(run_dir: str | Path, poll: float = 1.0, out: Callable[[str], Any] = p
             why = f" ({slurm['reason']})" if slurm.get("reason") else ""
             out(f"Slurm job {slurm.get('job_id')}: {queue_state}{why}")
         lines, offset = _new_lines(stream, offset)
-        status = runs.read_json(run_dir / "status.json")
+        status = runs.read_json(run_dir / STATUS_JSON)
         for text in _render(lines, status, ours):
             out(text)
         if ended:
