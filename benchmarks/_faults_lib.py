@@ -363,14 +363,34 @@ def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
         follow.communicate()
 
 
+def mount(*args: str) -> str | None:
+    """None once mounted, else why not (no root or CAP_SYS_ADMIN, no mount(8))."""
+    try:
+        m = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)[:80]
+    return None if m.returncode == 0 else (m.stderr.strip() or f"exit {m.returncode}")[:80]
+
+
+def umount(path: Path) -> None:
+    try:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def skipped(cls: str, why: str) -> list[Outcome]:
+    return [Outcome(cls, f"skipped: mount failed ({why})", "skipped", "", None)]
+
+
 def disk_full(tmp: Path, quick: bool) -> list[Outcome]:
     """A tmpfs with 256 KiB left: the launch is refused in one line and leaves nothing behind, then the same
     name launches once space is back. Full mode: a tmpfs the run fills itself with its second checkpoint."""
     cls, mnt = "full or read-only disk", tmp / "mnt"
     mnt.mkdir()
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if m.returncode != 0:
-        return [Outcome(cls, f"skipped: mount failed ({(m.stderr or '').strip()[:80]})", "skipped", "", None)]
+    why = mount("-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt))
+    if why:
+        return skipped(cls, why)
     out = []
     try:
         st = os.statvfs(mnt)
@@ -388,13 +408,13 @@ def disk_full(tmp: Path, quick: bool) -> list[Outcome]:
         out.append(Outcome(cls, "same name once space is back (--dry-run)", *verdict(res, accepted("full")(res, tmp)),
                            res))
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        umount(mnt)
     out += read_only(tmp)
     if quick:
         return out
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if m.returncode != 0:
-        return out + [Outcome(cls, f"skipped: mount failed ({(m.stderr or '').strip()[:80]})", "skipped", "", None)]
+    why = mount("-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mnt))
+    if why:
+        return out + skipped(cls, why)
     try:
         argv = [*TUI, "launch", str(DEMO), "--headless", "--gpus", "cpu", "--root", str(mnt), "--name", "fills",
                 "--set", *tiny(synthetic(tmp.parent), 3)]
@@ -413,7 +433,7 @@ def disk_full(tmp: Path, quick: bool) -> list[Outcome]:
             f"launch exit {res.rc}, exit.json code {code}, status {state!r}"
         out.append(Outcome(cls, "run fills the disk with its 2nd checkpoint", *verdict(res, wrong, lost), res))
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        umount(mnt)
     return out
 
 
@@ -422,20 +442,20 @@ def read_only(tmp: Path) -> list[Outcome]:
     cls, src, ro = "full or read-only disk", tmp / "ro-src", tmp / "ro"
     src.mkdir()
     ro.mkdir()
-    m = subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True, text=True)
-    if m.returncode != 0:
-        return [Outcome(cls, f"skipped: bind mount failed ({(m.stderr or '').strip()[:80]})", "skipped", "", None)]
+    why = mount("--bind", str(src), str(ro))
+    if why:
+        return skipped(cls, why)
     out = []
     try:
-        m = subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True, text=True)
-        if m.returncode != 0:
-            return [Outcome(cls, f"skipped: read-only remount failed ({m.stderr.strip()[:80]})", "skipped", "", None)]
+        why = mount("-o", "remount,bind,ro", str(ro))
+        if why:
+            return skipped(cls, why)
         cfg = write_config(tmp, name="ro.yaml")
         for mode in ("--headless", "--dry-run"):
             res = call([*TUI, "launch", str(cfg), mode, "--gpus", "cpu", "--root", str(ro / "wd"), "--name", "ro"], tmp)
             out.append(Outcome(cls, f"read-only --root: launch {mode}", *verdict(res, refused(res, tmp)), res))
     finally:
-        subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+        umount(ro)
     return out
 
 
