@@ -130,6 +130,10 @@ def _number(buf, j, n, pow10):
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _scan(buf, keys, starts, is_eta, out, pow10, epoch, train):
+    """Fill ``out``'s columns from every train line of ``buf``; (rows, other ``Epoch(`` hits), (-1, 0) when a
+    line does not fit the template, (-2, 0) when ``out`` has too few rows.
+
+    A kernel: one pass over the bytes; kept as one function so numba compiles one loop."""
     n = buf.shape[0]
     nk = starts.shape[0] - 1
     rows = 0
