@@ -302,7 +302,7 @@ write("finished")
 
 
 def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
-    """Launch headless (quick: a no-torch stand-in that steps until told to stop; full: the real trainer, 3
+    """Launch headless (quick: a no-torch stand-in that steps until told to stop; full: the real trainer, 5
     epochs), SIGKILL the wrapper while the trainer steps: `epam-tui status` must still say running, and say
     finished once the trainer ends."""
     cls, root = "killed wrapper, live trainer", tmp / "wd"
@@ -310,7 +310,7 @@ def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
         (tmp / "stepper.py").write_text(STEPPER)
         cfg, extra = write_config(tmp), ["--command", f"{PY} {tmp / 'stepper.py'} {{config}} --work-dir {{work_dir}}"]
     else:
-        cfg, extra = DEMO, ["--set", *tiny(synthetic(tmp.parent), 3)]
+        cfg, extra = DEMO, ["--set", *tiny(synthetic(tmp.parent), 5)]
     argv = [*TUI, "launch", str(cfg), "--headless", "--gpus", "cpu", "--root", str(root), "--name", "w", *extra]
     follow = subprocess.Popen(argv, cwd=tmp, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               start_new_session=True)
@@ -340,7 +340,7 @@ def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
         trainer = status().get("pid")
         os.kill(json.loads((run / "run.json").read_text())["pid"], signal.SIGKILL)  # the wrapper only
         step = status()["iter"]
-        time.sleep(2)
+        wait(lambda: status().get("iter", 0) > step, 120)  # the trainer steps on without its wrapper
         res, st = state()
         wrong = None if st == "running" and status().get("iter", 0) > step else \
             f"state {st!r}, trainer iter {step} -> {status().get('iter')}"

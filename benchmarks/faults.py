@@ -11,7 +11,7 @@ each under a timeout and a 3 GiB address-space limit, in a scratch directory of 
 - wrong: anything else unexpected (exit 0 where a refusal was due, several lines of error, a payload
   that ran, file modes that ignore the umask).
 
-    python benchmarks/faults.py               # every probe (about 3-4 minutes on 2 busy cores)
+    python benchmarks/faults.py               # every probe (2-4 minutes on 2 busy cores)
     python benchmarks/faults.py --quick       # a subset, a few kills (about a minute): what CI runs
     python benchmarks/faults.py --write-doc   # full run, then docs/reliability.md from its table
 
@@ -105,7 +105,7 @@ NAMES = [("../escape", refused, True), ("a/b", refused, False), ("..", refused, 
 
 
 # ------------------------------------------------------------------------------------------- run dirs
-GOOD_KEYS = ("state", "reason", "epoch", "max_epochs", "step", "total_steps", "best_top1")
+GOOD_KEYS = ("state", "epoch", "max_epochs", "step", "total_steps", "best_top1")
 _good: dict[str, dict] = {}
 _good_lock = threading.Lock()
 
