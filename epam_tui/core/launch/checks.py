@@ -19,7 +19,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from epam_tui.core.launch import rendezvous as rdzv
 from epam_tui.core.launch.configs import summarize
@@ -27,6 +27,7 @@ from epam_tui.core.launch.devices import GpuState, busy_reasons, gpus_of_runs
 from epam_tui.core.launch.errors import LaunchError
 from epam_tui.core.launch.plan import LaunchPlan
 from epam_tui.core.launch.ports import port_free
+from epam_tui.core.rundir import CHECKPOINTS
 
 PROBE_BYTES = 1 << 20  # a full disk takes an empty probe file; 1 MiB of real bytes it does not
 CUDA_PROBE_TIMEOUT_S = 120.0  # importing torch cold on a network file system can take a while
@@ -106,8 +107,8 @@ def check_work_dir(plan: LaunchPlan) -> Check:
 def check_run_dir_writable(run_dir: str | Path) -> Check:
     """An existing run directory (a restart) and its ``checkpoints/`` take real writes."""
     run_dir = Path(run_dir)
-    for path in (run_dir, run_dir / "checkpoints"):
-        if path == run_dir / "checkpoints" and not path.exists():
+    for path in (run_dir, run_dir / CHECKPOINTS):
+        if path == run_dir / CHECKPOINTS and not path.exists():
             continue  # the trainer makes it; the run dir's probe covers it
         if not path.is_dir():
             return Check("work_dir", False, f"{path} is not a directory; remove it (the trainer makes checkpoints/)")
@@ -219,27 +220,26 @@ def preflight(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any
 
     ``live`` are the run records of our live runs (their ports and GPUs are taken).
     """
-    reserved = [int(r["port"]) for r in live if r.get("port")]
-    return [
-        check_config(plan),
-        check_gpus(plan, state),
-        check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
-        check_data(plan),
-        check_work_dir(plan),
-        check_port(plan, reserved),
-    ]
+    return local_checks(plan, state, live, confirmed_busy, check_work_dir)
 
 
 def restart_checks(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]] = (),
                    confirmed_busy: bool = False) -> list[Check]:
     """Pre-flight of a restart: as a launch, but the run directory exists and must take writes."""
+    return local_checks(plan, state, live, confirmed_busy, lambda p: check_run_dir_writable(p.run_dir))
+
+
+def local_checks(plan: LaunchPlan, state: GpuState, live: Sequence[Mapping[str, Any]], confirmed_busy: bool,
+                 work_dir: Callable[[LaunchPlan], Check]) -> list[Check]:
+    """The checks of a start on this host, in order; ``work_dir`` checks the run directory (a new one for a
+    launch, the existing one for a restart)."""
     reserved = [int(r["port"]) for r in live if r.get("port")]
     return [
         check_config(plan),
         check_gpus(plan, state),
         check_busy(plan, state, gpus_of_runs(live), confirmed_busy),
         check_data(plan),
-        check_run_dir_writable(plan.run_dir),
+        work_dir(plan),
         check_port(plan, reserved),
     ]
 

@@ -21,6 +21,7 @@ from typing import Iterable
 from epam_tui.core.launch import rendezvous as rdzv
 from epam_tui.core.launch.errors import LaunchError
 from epam_tui.core.launch.plan import TORCHRUN, LaunchPlan, check_name
+from epam_tui.core.rundir import STDOUT_LOG
 
 SCRIPT_NAME = "slurm.sbatch"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -79,7 +80,7 @@ def slurm_script(plan: LaunchPlan, partition: str, gpus: bool = True, cpus_per_t
     for label, value in script_values(plan, cwd):
         refuse_control(label, value)
     run_dir = plan.run_dir
-    output = str(run_dir / "stdout.log")
+    output = str(run_dir / STDOUT_LOG)
     if "%" in output:
         raise LaunchError(f"run dir {str(run_dir)!r} contains '%' (sbatch would expand it in the log path); "
                              "choose another --root or --name")
