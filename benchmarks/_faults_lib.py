@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import resource
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,6 +363,51 @@ def wrapper_kill(tmp: Path, quick: bool) -> list[Outcome]:
         if follow.poll() is None:
             os.killpg(follow.pid, signal.SIGKILL)
         follow.communicate()
+
+
+def monitor(cls: str, name: str, setup: Callable[[Path], Path]) -> Callable[[Path, bool], list[Outcome]]:
+    """The monitor (`epam-tui ROOT`) in a pseudo-terminal (script(1), 120x40) over two good runs and a bad
+    one: both good runs' rows appear, 'q' quits it with exit 0, no traceback."""
+    def scenario(tmp: Path, quick: bool) -> list[Outcome]:
+        if not shutil.which("script"):
+            return [Outcome(cls, f"{name}: skipped (no script(1) for a terminal)", "skipped", "", None)]
+        root = setup(tmp)
+        inner = f"stty cols 120 rows 40; exec {shlex.join([*TUI, str(root)])}"
+        proc = subprocess.Popen(["script", "-qfec", inner, "/dev/null"], cwd=tmp, env={**ENV, "TERM": "xterm-256color"},
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read1(65536), b"")),
+                                  daemon=True)
+        reader.start()
+        seen = lambda: all(n.encode() in b"".join(chunks) for n in ("good-a", "good-b"))  # noqa: E731
+        deadline = time.monotonic() + 60
+        while not seen() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)  # a few more polls with the bad run in the table
+        try:
+            proc.stdin.write(b"q")
+            proc.stdin.flush()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+            hung = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            hung = True
+        reader.join(timeout=5)
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]", "", b"".join(chunks).decode("utf-8", "replace"))
+        res = Res(shlex.join(["script", "-qfec", inner, "/dev/null"]) + "  # then 'q'", proc.returncode,
+                  "", text[-20000:], hung)
+        crash = re.search(r"[^\n]*(Traceback|WorkerFailed)[^\n]*", text)  # Textual draws its traceback in a box
+        if crash and not hung:
+            return [Outcome(cls, name, "traceback", crash.group(0).strip()[:200], res)]
+        lost = None if seen() else "the good runs' rows never appeared"
+        return [Outcome(cls, name, *verdict(res, None if proc.returncode == 0 else f"exit {proc.returncode}", lost),
+                        res)]
+    return scenario
 
 
 def mount(*args: str) -> str | None:

@@ -1,7 +1,8 @@
 """Fault probes from outside: bad input and kills thrown at the real commands, each outcome classified.
 
 Every probe runs the installed commands as subprocesses (``epam config show|check``, ``epam train``,
-``epam-tui launch --dry-run|--slurm|--restart|--headless``, ``epam-tui status|checklist|diagnose``),
+``epam-tui launch --dry-run|--slurm|--restart|--headless``, ``epam-tui status|checklist|diagnose``, the
+monitor ``epam-tui ROOT`` in a pseudo-terminal),
 each under a timeout and a 3 GiB address-space limit, in a scratch directory of its own, and ends as:
 
 - survived: the expected behaviour (a clean one-line error with a non-zero exit, or correct output);
@@ -39,7 +40,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faults_lib import (  # noqa: E402  (benchmarks/ is not a package)
     ENV, EPAM, FIXTURES, PY, ROOT, TUI, VERDICTS, Outcome, Res, accepted, bomb, call, clean, disk_full,
-    kill_during_save, lines, markers, refused, special, umask_probe, verdict, wrapper_kill, write_config)
+    kill_during_save, lines, markers, monitor, refused, special, umask_probe, verdict, wrapper_kill, write_config)
 
 # bad config files: name -> (text, or a function making the file), quick?
 CONFIGS: dict[str, tuple[object, bool]] = {
@@ -311,8 +312,22 @@ def value_probes() -> list[Probe]:
     return out
 
 
+MONITOR = {  # the monitor in a terminal over one bad run: (its setup, quick?)
+    'status.json pid "abc"': (lambda: corrupt_status({"state": "running", "pid": "abc"}), True),
+    'status.json epoch "x"': (lambda: corrupt_status({"epoch": "x"}), False),
+    'status.json updated "yesterday"': (lambda: corrupt_status({"state": "running", "updated": "yesterday"}), False),
+    "status.json max_epochs 1e999": (lambda: corrupt_status(STATUS_VARIANTS["max_epochs 1e999"][0]), False),
+    "status.json binary garbage": (lambda: corrupt_status(STATUS_VARIANTS["binary garbage"][0]), False),
+    "train.log a FIFO": (lambda: corrupt_file("train.log", special("fifo")), True),
+    "config.yaml alias bomb": (lambda: corrupt_file("config.yaml", bomb()), False),
+    "scalars.jsonl sparse 20 GB": (lambda: corrupt_file("scalars.jsonl", special("sparse")), False),
+    "MMEngine config.py chained powers": (lambda: mm_work_dir(MM_CONFIGS["chained powers (5 x **64)"][0]), False),
+}
+
+
 def run_dir_all(full: bool) -> list[Probe]:
-    out = []
+    out = [Probe("monitor in a terminal", name, None, quick=q, scenario=monitor("monitor in a terminal", name, make()))
+           for name, (make, q) in MONITOR.items()]
     for name, (spec, quick) in STATUS_VARIANTS.items():
         out += run_dir_probes("status.json field variants", name, corrupt_status(spec), quick, full)
     for name, (fname, spec, quick) in FILE_VARIANTS.items():
@@ -469,6 +484,12 @@ CLASSES = {  # class -> (what is probed, what "survived" means)
         "directory, 20 GB sparse train.log/scalars.jsonl, garbage jsonl records, an alias bomb in config.yaml or "
         "checklist.yaml, garbage run.json/exit.json; the same commands as above.",
         "as above, within the timeout and the 3 GiB memory limit."),
+    "monitor in a terminal": (
+        "The monitor itself, `epam-tui ROOT`, in a pseudo-terminal (script(1), 120x40) over two good runs and one "
+        "bad one (status.json pid \"abc\", epoch \"x\", updated \"yesterday\", max_epochs 1e999, garbage; a FIFO "
+        "train.log, an alias bomb in config.yaml, a 20 GB sparse scalars.jsonl, an MMEngine config.py with "
+        "chained powers), then `q`.",
+        "both good runs' rows are drawn (else: lost), `q` quits with exit 0, no traceback or WorkerFailed."),
     "MMEngine config.py": (
         "An MMEngine work_dir whose dumped config.py evaluates huge values (five chained `**64` powers, 40 "
         "chained squarings, `9**9**9`, `1 << 10**9`, `'x' * 10**10`, 5,000 parentheses) or calls "

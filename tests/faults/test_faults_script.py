@@ -27,7 +27,7 @@ def test_quick_fault_probes_all_survive(tmp_path: Path) -> None:
     outcomes = json.loads(out.read_text())
     classes = {o["cls"] for o in outcomes}
     assert {"bad config files", "bad --set values", "status.json field variants", "corrupted run files",
-            "MMEngine config.py", "Slurm script injection", "tampered run.json --restart",
+            "MMEngine config.py", "monitor in a terminal", "Slurm script injection", "tampered run.json --restart",
             "kill -9 during checkpoint save", "killed wrapper, live trainer"} <= classes, classes
     bad = [f"{o['verdict']}: {o['cls']}: {o['name']}: {o['why'][:200]}" for o in outcomes
            if o["verdict"] in ("traceback", "hang", "lost", "wrong")]
