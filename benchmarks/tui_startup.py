@@ -58,7 +58,7 @@ async def main():
         while "ready" not in marks:
             await asyncio.sleep(0.001)
         table = app.monitor.query_one("#runs")
-        while table.row_count < int(sys.argv[3]) or not app.monitor.watchers:
+        while table.row_count < int(sys.argv[3]) or not app.monitor.session.watchers:
             await asyncio.sleep(0.002)
         marks["rows"] = time.time()
         await pilot.pause()

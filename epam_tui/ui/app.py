@@ -63,7 +63,8 @@ class EpamTuiApp(App):
         self.call_after_refresh(self.monitor.focus_table)  # arrow keys move in the run list at once
 
     def action_checklist(self) -> None:
-        if self.monitor.selected is None:
+        selected = self.monitor.session.selected
+        if selected is None:
             self.notify("no run selected", severity="warning")
             return
         try:
@@ -71,10 +72,10 @@ class EpamTuiApp(App):
         except ImportError as exc:
             self.notify(f"checklist unavailable: {exc}", severity="error")
             return
-        self.push_screen(ChecklistScreen(self.monitor.selected))
+        self.push_screen(ChecklistScreen(selected))
 
     def action_compare(self) -> None:
-        runs = self.monitor.compare_runs()  # the marked runs (space), else all
+        runs = self.monitor.session.compare_runs()  # the marked runs (space), else all
         if len(runs) < 2:
             self.notify("compare needs two runs: mark them with space (or mark none to compare all)",
                         severity="warning")
@@ -87,7 +88,7 @@ class EpamTuiApp(App):
         self.push_screen(CompareScreen(runs))
 
     def action_stop_run(self) -> None:
-        run = self.monitor.current
+        run = self.monitor.session.current
         if run is None or run.state not in ("running", "stalled", "queued"):  # queued: a Slurm job, scancel
             self.notify("the selected run is not running", severity="warning")
             return
@@ -99,7 +100,7 @@ class EpamTuiApp(App):
         self.push_screen(Confirm(f"Stop {run.name}? (SIGINT, then SIGTERM, then SIGKILL)"), answered)
 
     def action_restart_run(self) -> None:
-        run = self.monitor.current
+        run = self.monitor.session.current
         if run is None or run.state not in ("stopped", "failed"):
             self.notify("only a stopped or failed run can be restarted", severity="warning")
             return

@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Log, Static
 
 from epam_tui.core.gpus import FakeBackend, scripted_gpus
+from epam_tui.core.session import PollResult
 from epam_tui.ui.app import EpamTuiApp, HelpScreen
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs"
@@ -115,17 +116,18 @@ async def test_log_lines_read_before_another_run_is_selected_are_not_shown_for_i
         await pilot.pause(0.8)
         first, other = root / "demo-finished", root / "demo-running"
         app.monitor.select(first)
-        app.monitor._read_log()  # the first run's backlog, read and dropped: only new lines below
+        app.monitor.session.read_log()  # the first run's backlog, read and dropped: only new lines below
         with open(first / "train.log", "a") as fh:
             fh.write("2026/11/25 03:00:00 - mmengine - INFO - a line of the first run\n")
-        read = app.monitor._read_log()  # what a poll's worker read ...
-        assert read[0] == ["03:00:00 a line of the first run"]
+        read = app.monitor.session.read_log()  # what a poll's worker read ...
+        assert read.lines == ["03:00:00 a line of the first run"]
         app.monitor.select(other)  # ... before the user moved to another run
-        app.monitor._apply_poll(False, [], *read[:2], False, read[2])
+        app.monitor._apply_poll(PollResult(log=read))
         assert "first run" not in log_text(app) and not any("first run" in line for line in app.monitor.log_lines)
-        lines, reset, source = app.monitor._read_log()  # the next poll: the other run's log from its start
-        app.monitor._apply_poll(False, [], lines, reset, False, source)
+        read = app.monitor.session.read_log()  # the next poll: the other run's log from its start
+        app.monitor._apply_poll(PollResult(log=read))
         await pilot.pause(0.1)
+        lines = read.lines
         assert lines and list(app.monitor.log_lines) == lines and app.monitor.query_one("#log", Log).line_count == len(lines)
 
 
@@ -141,7 +143,7 @@ async def test_new_lines_appear_live(tmp_path: Path) -> None:
         with open(run / "train.log", "a") as fh:
             fh.write("2026/11/25 03:00:00 - mmengine - INFO - a brand new line\n")
         await pilot.pause(0.8)
-        assert 99 in app.monitor.watchers[run].data.store.train
+        assert 99 in app.monitor.session.watchers[run].data.store.train
         assert "a brand new line" in log_text(app)
 
 
@@ -165,12 +167,12 @@ async def test_a_chart_waiting_on_a_little_growth_is_drawn_without_new_data(tmp_
             return condition()
 
         def points() -> int:
-            return len(app.monitor.watchers[run].data.store.columns(("loss",))["step"])
+            return len(app.monitor.session.watchers[run].data.store.columns(("loss",))["step"])
 
         assert await until(lambda: app.monitor.charts is not None)  # mounted after the first poll (loaded CI: > 0.6 s)
         app.monitor.select(run)
         loss = app.monitor.query_one("#loss", charts.LossChart)
-        assert await until(lambda: points() >= 2900 and app.monitor.watchers[run].data.loading is None)
+        assert await until(lambda: points() >= 2900 and app.monitor.session.watchers[run].data.loading is None)
         if loss.pending:  # whatever the backlog left pending is drawn
             clock[0] += charts.GROWTH_WAIT_S
         assert await until(lambda: not loss.pending and loss._drawn_len == points())
@@ -207,7 +209,7 @@ async def test_level_toggle_cycles_warnings_and_errors(tmp_path: Path) -> None:
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.8)
-        assert app.monitor.selected == run
+        assert app.monitor.session.selected == run
         assert "Epoch(train)" in log_text(app)
         await pilot.press("l")
         text = log_text(app)
@@ -250,7 +252,7 @@ async def test_alert_marks_the_run_in_the_table(tmp_path: Path) -> None:
 
 
 async def test_big_backlog_is_read_in_steps_with_progress(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("epam_tui.ui.screens.monitor.BACKLOG_BUDGET", 16384)
+    monkeypatch.setattr("epam_tui.core.session.BACKLOG_BUDGET", 16384)
     root = make_root(tmp_path)
     run = root / "demo-running"
     with open(run / "scalars.jsonl", "a") as fh:  # ~0.5 MB: about 30 polls of 16 KiB
@@ -265,10 +267,10 @@ async def test_big_backlog_is_read_in_steps_with_progress(tmp_path: Path, monkey
             await pilot.pause(0.02)
             if str(run) in table.rows:
                 states.append(str(table.get_cell(str(run), "state")))
-                if app.monitor.watchers[run].data.loading is None and "reading" not in states[-1]:
+                if app.monitor.session.watchers[run].data.loading is None and "reading" not in states[-1]:
                     break
         assert any("reading" in s for s in states), states[:5]
-        steps = list(app.monitor.watchers[run].data.store.train)
+        steps = list(app.monitor.session.watchers[run].data.store.train)
     expected = [json.loads(line)["step"] for line in (run / "scalars.jsonl").read_text().splitlines()]
     assert steps == sorted(set(expected))
 

@@ -62,17 +62,17 @@ async def test_resize_keeps_the_selected_run(tmp_path: Path) -> None:
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(2)), poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.monitor.query_one("#runs", DataTable)
-        assert await until(pilot, lambda: table.row_count == 2 and app.monitor.selected is not None)
+        assert await until(pilot, lambda: table.row_count == 2 and app.monitor.session.selected is not None)
         second = Path(str(table.coordinate_to_cell_key((1, 0)).row_key.value))
         table.focus()
         table.move_cursor(row=1)
-        assert await until(pilot, lambda: app.monitor.selected == second)
+        assert await until(pilot, lambda: app.monitor.session.selected == second)
         for size in ((80, 24), (120, 40), (100, 30)):
             await pilot.resize_terminal(*size)
             await pilot.pause(0.3)
             await until(pilot, lambda: table.row_count == 2)
             await pilot.pause(0.3)  # messages from the rebuilt table (its first row highlighted) handled
-            assert app.monitor.selected == second, size
+            assert app.monitor.session.selected == second, size
             assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == str(second), size
 
 
@@ -81,7 +81,7 @@ async def test_help_shows_the_keys_of_its_screen_and_escape_closes_only_help(tmp
 
     app = EpamTuiApp(make_root(tmp_path), gpu_backend=FakeBackend(scripted_gpus(1)))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await until(pilot, lambda: app.monitor.selected is not None)
+        assert await until(pilot, lambda: app.monitor.session.selected is not None)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         shown = str(app.screen.query_one("#help-text", Static).render())
@@ -109,14 +109,14 @@ async def test_the_palette_offers_the_actions_of_its_screen(tmp_path: Path) -> N
     root = make_root(tmp_path)
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await until(pilot, lambda: app.monitor.selected is not None)
+        assert await until(pilot, lambda: app.monitor.session.selected is not None)
         hits = [hit async for hit in ActionCommands(app.monitor).discover()]
         names = {hit.text for hit in hits}
         assert {"Compare runs", "Mark run for compare", "Filter the log", "Help"} <= names and "Tick item" not in names
         mark = next(hit for hit in hits if hit.text == "Mark run for compare")
         await mark.command()
-        assert app.monitor.marked == {app.monitor.selected}
-        screen = ChecklistScreen(app.monitor.selected)
+        assert app.monitor.session.marked == {app.monitor.session.selected}
+        screen = ChecklistScreen(app.monitor.session.selected)
         assert "Tick item" in {hit.text async for hit in ActionCommands(screen).discover()}
 
 
@@ -150,7 +150,7 @@ async def test_the_selected_run_failing_moves_its_pane_to_stdout(tmp_path: Path)
     run = root / "demo-finished"
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await until(pilot, lambda: app.monitor.selected == run and "Epoch(train)" in log_text(app))
+        assert await until(pilot, lambda: app.monitor.session.selected == run and "Epoch(train)" in log_text(app))
         (run / "stdout.log").write_text("\n".join(TRACEBACK) + "\n")
         (run / "exit.json").write_text(json.dumps({"code": 1, "ended": 1_700_000_200, "signal": None}))
         assert await until(pilot, lambda: "RuntimeError: CUDA error" in log_text(app)), log_text(app)
@@ -164,12 +164,12 @@ async def test_compare_takes_the_marked_runs(tmp_path: Path) -> None:
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.monitor.query_one("#runs", DataTable)
-        assert await until(pilot, lambda: table.row_count == 3 and app.monitor.selected is not None)
+        assert await until(pilot, lambda: table.row_count == 3 and app.monitor.session.selected is not None)
         table.focus()
         keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(3)]
         for row in (0, 2):
             table.move_cursor(row=row)
-            assert await until(pilot, lambda: app.monitor.selected == Path(keys[row]))
+            assert await until(pilot, lambda: app.monitor.session.selected == Path(keys[row]))
             await pilot.press("space")
         assert await until(pilot, lambda: cell(app, Path(keys[0]), "mark") and cell(app, Path(keys[2]), "mark"))
         assert cell(app, Path(keys[1]), "mark").strip() == ""
@@ -180,7 +180,7 @@ async def test_compare_takes_the_marked_runs(tmp_path: Path) -> None:
         assert await until(pilot, lambda: app.screen is app.monitor)
         for row in (0, 2):  # unmarked again: v compares all
             table.move_cursor(row=row)
-            assert await until(pilot, lambda: app.monitor.selected == Path(keys[row]))
+            assert await until(pilot, lambda: app.monitor.session.selected == Path(keys[row]))
             await pilot.press("space")
         await pilot.press("v")
         assert await until(pilot, lambda: isinstance(app.screen, CompareScreen))
@@ -199,11 +199,11 @@ async def test_the_run_table_has_the_focus_after_a_launch(tmp_path: Path) -> Non
         app.open_run(root / "demo-running")  # what the launch screen calls once the run is spawned
         table = app.monitor.query_one("#runs", DataTable)
         assert await until(pilot, lambda: app.screen is app.monitor and table.row_count == 2)
-        assert await until(pilot, lambda: app.monitor.selected == root / "demo-running")
+        assert await until(pilot, lambda: app.monitor.session.selected == root / "demo-running")
         await pilot.pause(0.2)
         assert app.focused is table
         await pilot.press("up")  # the arrows move in the run list at once
-        assert await until(pilot, lambda: app.monitor.selected == root / "demo-finished")
+        assert await until(pilot, lambda: app.monitor.session.selected == root / "demo-finished")
 
 
 async def test_the_device_column_says_where_the_run_trains(tmp_path: Path) -> None:

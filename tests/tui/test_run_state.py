@@ -214,4 +214,4 @@ async def test_monitor_shows_a_launched_run_once(tmp_path, monkeypatch):
         app.monitor.add_run(tmp_path / "work_dirs" / "demo-running")
         app.monitor.add_run(Path("work_dirs/demo-running/../demo-running"))
         await pilot.pause(1.0)
-        assert table.row_count == 2 and len(app.monitor.watchers) == 2
+        assert table.row_count == 2 and len(app.monitor.session.watchers) == 2

@@ -40,6 +40,14 @@ def gpu_panel_text(snap: GpuSnapshot | None, run: RunData | None, narrow: bool =
     return "\n".join(lines) if lines else "NVML reports no GPU"
 
 
+def run_proc_text(name: str, sample: tuple[float, int, int] | None) -> str:
+    """The selected run's process tree: CPU (100% = one core), resident memory, process count."""
+    if sample is None:
+        return ""
+    cpu, rss, n = sample
+    return f"{name[:16]}: CPU {cpu:.0f}%  RSS {rss / 2**30:.1f}G  ({n} proc{'s' if n != 1 else ''})"
+
+
 _ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("\N{FULL BLOCK}\N{LIGHT SHADE}\N{HORIZONTAL ELLIPSIS}")
 
 

@@ -9,6 +9,7 @@ from epam_tui.ui.textual_compat import MeasuredDataTable, shrink_caches
 
 if TYPE_CHECKING:
     from epam_tui.core.registry import RunData
+    from epam_tui.core.session import RunRow
 
 STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finished": "cyan", "failed": "bold red",
                "stopped": "yellow", "stalled": "bold magenta", "inactive": "dim", "unknown": "dim",
@@ -17,6 +18,7 @@ STATE_STYLE = {"queued": "blue", "starting": "blue", "running": "green", "finish
 COLUMNS = (("", "mark"), ("run", "name"), ("kind", "kind"), ("state", "state"), ("epoch", "epoch"),
            ("progress", "progress"), ("ETA", "eta"), ("loss", "loss"), ("best", "best"), ("device", "device"))
 MARK = "\N{CHECK MARK}"
+ALERT_MARK = {"nonfinite": "NaN", "gpu_low": "GPU low"}
 
 
 def progress_bar(done: int, total: int | None, width: int = 10) -> str:
@@ -74,6 +76,33 @@ def device_text(summary: dict[str, Any], narrow: bool = False) -> str:
     if narrow and text.startswith("cpu (asked ") and text.endswith(")"):
         return "cpu≠" + text[len("cpu (asked "):-1]
     return text
+
+
+def row_cells(row: "RunRow", narrow: bool = False) -> dict[str, str]:
+    """A run's cells (Rich markup) by column key; narrow (< 100 columns) drops the kind and shortens."""
+    from epam_tui.core.rundir import fmt_eta
+
+    run, s = row.data, row.data.summary()
+    style = STATE_STYLE.get(run.state, "")
+    state = f"[{style}]{state_text(run)}[/]" if style else state_text(run)
+    marks = [ALERT_MARK[k] for k in sorted(row.alerts) if k in ALERT_MARK]
+    if marks:  # alerts stay marked in the list after their notification is gone
+        state += " [bold red]![/]" + ",".join(marks)
+    if s["loading"] is not None:
+        state = f"[blue]reading {100 * s['loading']:.0f}%[/]"
+    total = s["total_steps"]
+    pct = f"{100 * min(1.0, s['step'] / total):3.0f}%" if total else f"{s['step']}"
+    cells = {
+        "mark": f"[bold]{MARK}[/]" if row.marked else " ",
+        "name": shorten(s["name"], 14 if narrow else 30), "kind": s["kind"], "state": state,
+        "epoch": f"{s['epoch']}/{s['max_epochs'] or '?'}",
+        "progress": pct if narrow else f"{progress_bar(s['step'], total, 10)} {pct}",
+        "eta": fmt_eta(s["eta_s"]) if s["eta_s"] is not None else "", "loss": "" if s["loss"] is None else f"{s['loss']:.4f}",
+        "best": "" if s["best_top1"] is None else f"{100 * s['best_top1']:.1f}%", "device": device_text(s, narrow),
+    }
+    if narrow:
+        del cells["kind"]
+    return cells
 
 
 class RunTable(MeasuredDataTable):
