@@ -72,11 +72,12 @@ def call(argv: list[str], tmp: Path, timeout: float = 30, env: dict | None = Non
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         hung = True
-    text = (lambda b: b.decode("utf-8", "replace")[-200_000:])
-    return Res(shlex.join(argv), proc.returncode, text(out), text(err), hung)
+    out, err = (b.decode("utf-8", "replace")[-200_000:] for b in (out, err))
+    return Res(shlex.join(argv), proc.returncode, out, err, hung)
 
 
 def verdict(res: Res, wrong: str | None = None, lost: str | None = None) -> tuple[str, str]:
+    """(verdict, why): hang before traceback before lost before wrong; survived when none applies."""
     if res.hung:
         return "hang", "timed out"
     if "Traceback (most recent call last)" in res.out + res.err:
