@@ -4,7 +4,8 @@ SGD with momentum and weight decay, gradient clipping by global norm (the pre-cl
 as ``grad_norm``), torch's LR schedulers from ``epam.schedule`` stepped by epoch or by iteration,
 optional AMP on CUDA, seeding, validation every ``val_interval`` epochs, atomic checkpoints,
 ``--resume``, non-finite loss handling and clean stops on SIGINT/SIGTERM. Rank 0 writes the run
-directory (``docs/run_directory.md``).
+directory (``docs/run_directory.md``). Around the loop: ``runtime`` (seeding, the stop flag, the
+environment report), ``loaders`` (a rank's batches of an epoch), ``evaluation`` (validation predictions).
 
 Resume: ``latest.pth`` is written at every epoch's end and when a signal stops the run (then it
 holds the position inside the epoch and the epoch's running train loss/accuracy). The data order of
@@ -26,17 +27,14 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import platform
 import random
 import signal
-import subprocess
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -44,10 +42,13 @@ from epam.config import dump_config
 from epam.engine.checkpoint import CheckpointManager, load_checkpoint, rng_state, set_rng_state
 from epam.engine.distributed import (DistInfo, TrainingError, all_gather, all_reduce, broadcast_int,
                                      device_report, setup_distributed)
+from epam.engine.evaluation import predict, unique_rows
+from epam.engine.loaders import build_loader
 from epam.engine.metrics import topk_correct, val_metrics
 from epam.engine.runlog import RunLog
 from epam.fileio import atomic_write_text
 from epam.rundir import CHECKPOINTS, CONFIG_YAML
+from epam.engine.runtime import StopFlag, environment, seed_everything
 from epam.schedule import build_scheduler, recipe_total_batch
 
 __all__ = ["Trainer", "TrainingError", "seed_everything", "EXIT_NONFINITE", "EXIT_SIGNAL"]
@@ -55,55 +56,6 @@ __all__ = ["Trainer", "TrainingError", "seed_everything", "EXIT_NONFINITE", "EXI
 EXIT_NONFINITE = 3
 EXIT_SIGNAL = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
 NAN_HOOK = "EPAM_TEST_NAN_FROM_ITER"  # test hook: the loss is NaN from this 0-based global iteration on
-
-
-def seed_everything(seed: int, deterministic: bool) -> None:
-    """Seed Python, numpy and torch (all devices); optionally force deterministic kernels."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parents[2])
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: leave SIGINT to the main process (Ctrl-C), then the data's own seeding."""
-    from epam.data import seed_worker
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    seed_worker(worker_id)
-
-
-class _StopFlag:
-    """Set by SIGINT/SIGTERM; the loop checks it after each iteration."""
-
-    def __init__(self) -> None:
-        self.signum: int = 0
-        self._old: dict[int, Any] = {}
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = int(signum)
-
-    def restore(self) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-        self._old.clear()
 
 
 @dataclass
@@ -196,7 +148,7 @@ class Trainer:
         self.best: dict[str, Any] | None = None
         self.nan_streak = 0
         self.nan_total = 0
-        self.stop = _StopFlag()
+        self.stop = StopFlag()
         if resume:
             self._resume(resume)
 
@@ -250,22 +202,9 @@ class Trainer:
 
     def _loader(self, dataset: Any, train: bool, epoch: int, skip_batches: int = 0) -> Iterable:
         """This rank's batches of ``dataset`` for ``epoch``; the first ``skip_batches`` left out."""
-        from torch.utils.data import DataLoader, DistributedSampler
-
-        from epam.data import collate
-
-        dcfg = self.cfg["data"]
-        sampler = DistributedSampler(dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                                     shuffle=train, seed=self.seed, drop_last=False)
-        sampler.set_epoch(epoch)
-        batch = self.batch if train else int(dcfg["val_batch_per_gpu"])
-        indices = list(sampler)[skip_batches * batch:]
-        if hasattr(dataset, "set_epoch"):
-            dataset.set_epoch(epoch)
-        gen = torch.Generator().manual_seed(self.seed * 1000 + epoch)  # worker seeds; the global RNG stays put
-        return DataLoader(dataset, batch_size=batch, sampler=indices, num_workers=int(dcfg.get("num_workers", 0)),
-                          collate_fn=collate, worker_init_fn=_worker_init, generator=gen,
-                          pin_memory=bool(dcfg.get("pin_memory", False)) and self.dist.device.type == "cuda")
+        batch = self.batch if train else int(self.cfg["data"]["val_batch_per_gpu"])
+        return build_loader(dataset, self.dist, self.cfg["data"], seed=self.seed, epoch=epoch, batch=batch,
+                            shuffle=train, skip_batches=skip_batches)
 
     def _state(self, iter_in_epoch: int, stats: EpochStats) -> dict[str, Any]:
         return {
@@ -320,26 +259,13 @@ class Trainer:
         if self.log:
             self.log.record({"resume": True, "epoch": self.epoch + 1, "iter": self.global_iter, "step": self.global_iter})
 
-    def _environment(self) -> list[str]:
-        env = [f"Python: {platform.python_version()}", f"PyTorch: {torch.__version__}", f"NumPy: {np.__version__}",
-               f"CUDA available: {torch.cuda.is_available()}"]
-        if torch.cuda.is_available():
-            env.append(f"CUDA: {torch.version.cuda}, cuDNN: {torch.backends.cudnn.version()}")
-            env.append("GPUs: " + ", ".join(f"{i}: {torch.cuda.get_device_name(i)}"
-                                            for i in range(torch.cuda.device_count())))
-        env += [f"host: {platform.node()}", f"device: {self.dist.device}", f"world size: {self.dist.world_size}",
-                f"distributed backend: {'nccl' if self.dist.device.type == 'cuda' else 'gloo'}"
-                if self.dist.distributed else "distributed: no", f"torch threads: {torch.get_num_threads()}",
-                f"seed: {self.seed}", f"deterministic: {self.tcfg.get('deterministic', False)}",
-                f"git commit: {_git_commit()}"]
-        return env
-
     def _start_banner(self) -> None:
         if not self.log:
             return
         level, message = device_report(self.dist, str(self.tcfg.get("device", "auto")))
         self.log.info(message, level)
-        self.log.info("Environment:\n    " + "\n    ".join(self._environment()))
+        env = environment(self.dist, self.seed, self.tcfg.get("deterministic", False))
+        self.log.info("Environment:\n    " + "\n    ".join(env))
         text = dump_config(self.cfg)
         self.log.info("Config:\n" + text.rstrip())
         atomic_write_text(self.work_dir / CONFIG_YAML, text)
@@ -481,43 +407,18 @@ class Trainer:
         """Fused top-1/top-5/mean-class accuracy and each stream's top-1 over the whole val split.
 
         Each rank evaluates its shard with the bare model (no DDP collectives in the loop); the
-        predictions are gathered once at the end."""
+        predictions are gathered once at the end (``epam.engine.evaluation``)."""
         self.model.eval()
         t0 = time.perf_counter()
-        data_time = 0.0
-        idx, rgbs, poses, labels = [], [], [], []
         loader = self._loader(self.val_set, False, self.epoch)
-        order = list(loader.sampler)
-        pos = 0
-        t_last = time.perf_counter()
-        for batch in loader:
-            data_time += time.perf_counter() - t_last
-            imgs = batch["imgs"].to(self.dist.device)
-            with torch.autocast(self.dist.device.type, enabled=self.use_amp):
-                rgb, pose = self.model(imgs, batch["heatmap_imgs"].to(self.dist.device))
-            idx.append(torch.tensor(order[pos:pos + imgs.shape[0]]))
-            pos += imgs.shape[0]
-            rgbs.append(rgb.float().cpu())
-            poses.append(pose.float().cpu())
-            labels.append(batch["label"].cpu())
-            if self.log:
-                self.log.heartbeat()
-            t_last = time.perf_counter()
-        parts = all_gather(self.dist, tuple(torch.cat(x) if x else torch.zeros(0) for x in (idx, rgbs, poses, labels)))
-        metrics = val_metrics(*self._unique_rows(parts), self.num_classes)
+        local, data_time = predict(self.model, loader, self.dist.device, self.use_amp,
+                                   self.log.heartbeat if self.log else None)
+        parts = all_gather(self.dist, local)
+        metrics = val_metrics(*unique_rows(parts), self.num_classes)
         if self.log:
             self.log.log_val(self.epoch, len(loader), metrics, data_time / max(1, len(loader)),
                              (time.perf_counter() - t0) / max(1, len(loader)))
         return metrics
-
-    @staticmethod
-    def _unique_rows(parts: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(rgb, pose, labels) in dataset order, each sample once (DistributedSampler pads with repeats)."""
-        idx = torch.cat([p[0] for p in parts]).long()
-        first = {int(i): row for row, i in enumerate(idx.tolist())}
-        rows = torch.tensor([first[i] for i in sorted(first)], dtype=torch.long)
-        rgb, pose, labels = (torch.cat([p[k] for p in parts]) for k in (1, 2, 3))
-        return rgb[rows], pose[rows], labels[rows].long()
 
     def _end_of_epoch(self, metrics: dict[str, float] | None) -> None:
         if not (self.log and self.ckpt):
