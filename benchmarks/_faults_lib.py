@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import resource
 import shlex
 import shutil
 import signal
@@ -52,19 +51,15 @@ class Outcome:
     res: Res | None
 
 
-def _limits(umask: int, mem: bool) -> Callable[[], None]:
-    def apply() -> None:
-        os.umask(umask)
-        if mem:
-            resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
-    return apply
+ULIMIT = ["/bin/sh", "-c", f'ulimit -v {MEM_LIMIT >> 10} && exec "$@"', "sh"]  # argv follows as "$@"
 
 
 def call(argv: list[str], tmp: Path, timeout: float = 30, env: dict | None = None, umask: int = 0o022,
          mem: bool = True) -> Res:
-    """Run argv in tmp (its own process group); on timeout the whole group is killed."""
-    proc = subprocess.Popen(argv, cwd=tmp, env=env or ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_limits(umask, mem))
+    """Run argv in tmp (its own process group, under `ulimit -v` unless mem is False); on timeout the whole
+    group is killed."""
+    proc = subprocess.Popen([*ULIMIT, *argv] if mem else argv, cwd=tmp, env=env or ENV, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, umask=umask)
     try:
         out, err = proc.communicate(timeout=timeout)
         hung = False
