@@ -2,8 +2,8 @@
 
 Every probe runs the installed commands as subprocesses (``epam config show|check``, ``epam train``,
 ``epam-tui launch --dry-run|--slurm|--restart|--headless``, ``epam-tui status|checklist|diagnose``, the
-monitor ``epam-tui ROOT`` in a pseudo-terminal),
-each under a timeout and a 3 GiB address-space limit (`ulimit -v`), in a scratch directory of its own, and ends as:
+monitor ``epam-tui ROOT`` in a pseudo-terminal), each under a timeout and a 3 GiB address-space limit
+(``ulimit -v``), in a scratch directory of its own, and ends as:
 
 - survived: the expected behaviour (a clean one-line error with a non-zero exit, or correct output);
 - traceback: "Traceback" on stdout or stderr;
@@ -560,8 +560,8 @@ def write_doc(rows: list[list[str]], seconds: float) -> Path:
     text = f"""# Reliability: fault probes
 
 Bad input and kills thrown at the real commands from outside, each as a subprocess under a timeout
-(30-60 s; the trainer's runs 300-400 s) and a 3 GiB address-space limit (`ulimit -v`; not for the trainer). Every outcome is one of:
-**survived** (the expected behaviour: a clean one-line error with a non-zero exit, or correct output),
+(30-60 s; the trainer's runs 300-400 s) and, except the trainer, a 3 GiB address-space limit
+(`ulimit -v`). Every outcome is one of: **survived** (the expected behaviour: a clean one-line error with a non-zero exit, or correct output),
 **traceback** ("Traceback" in the output), **hang** (the timeout passed), **lost** (a checkpoint, epoch
 or best file gone or unloadable, or a good run's row missing beside a bad one) or **wrong** (anything
 else: exit 0 where a refusal was due, several lines of error, a payload that ran, a file mode that
