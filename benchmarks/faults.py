@@ -561,11 +561,11 @@ def write_doc(rows: list[list[str]], seconds: float) -> Path:
 
 Bad input and kills thrown at the real commands from outside, each as a subprocess under a timeout
 (30-60 s; the trainer's runs 300-400 s) and, except the trainer, a 3 GiB address-space limit
-(`ulimit -v`). Every outcome is one of: **survived** (the expected behaviour: a clean one-line error with a non-zero exit, or correct output),
-**traceback** ("Traceback" in the output), **hang** (the timeout passed), **lost** (a checkpoint, epoch
-or best file gone or unloadable, or a good run's row missing beside a bad one) or **wrong** (anything
-else: exit 0 where a refusal was due, several lines of error, a payload that ran, a file mode that
-ignores the umask).
+(`ulimit -v`). Every outcome is one of: **survived** (the expected behaviour: a clean one-line error
+with a non-zero exit, or correct output), **traceback** ("Traceback" in the output), **hang** (the
+timeout passed), **lost** (a checkpoint, epoch or best file gone or unloadable, or a good run's row
+missing beside a bad one) or **wrong** (anything else: exit 0 where a refusal was due, several lines of
+error, a payload that ran, a file mode that ignores the umask).
 
 The table below comes from a full run (`--write-doc`, {seconds:.0f} s on 2 busy cores, as root so that the
 disk probes can mount a tmpfs; without mount permission they show as skipped with the reason). Reproduce
