@@ -94,23 +94,15 @@ def _discard(tmp: Path, path: Path, exc: BaseException) -> OSError | None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
-    """Yield the temp path to write ``path``'s new content to; on a normal exit it is fsynced, given
-    ``umask_mode()`` and renamed over ``path``; on any error it is removed. The temp file exists,
-    empty, when the block starts (a stale one from a killed writer is replaced, never followed)."""
-    path = Path(path)
+def _replacing(path: Path, fsync: bool) -> Iterator[Path]:
+    """The part every atomic writer shares: a fresh temp path (a leftover, or a planted symlink, is
+    removed, never written through); when the block ends normally the temp file gets ``umask_mode()`` and
+    is renamed over ``path`` (then the directory is fsynced); on any error it is removed and an OSError
+    names ``path``, not the temp file."""
     tmp = temp_path(path)
     try:
-        tmp.unlink(missing_ok=True)  # a leftover (or a planted symlink) is removed, not written through
-        with open(tmp, "xb"):
-            pass
+        tmp.unlink(missing_ok=True)
         yield tmp
-        if fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
         _give_umask_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
@@ -122,6 +114,23 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
 
 
 @contextmanager
+def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
+    """Yield the temp path to write ``path``'s new content to; on a normal exit it is fsynced, given
+    ``umask_mode()`` and renamed over ``path``; on any error it is removed. The temp file exists,
+    empty, when the block starts (a stale one from a killed writer is replaced, never followed)."""
+    with _replacing(Path(path), fsync) as tmp:
+        with open(tmp, "xb"):
+            pass
+        yield tmp
+        if fsync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+@contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str | None = None,
                 fsync: bool = True) -> Iterator[IO[Any]]:
     """``with atomic_open(path, "wb") as fh: ...``: ``fh`` writes the temp file; the target is replaced
@@ -130,23 +139,12 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str
         raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
-    path = Path(path)
-    tmp = temp_path(path)
-    try:
-        tmp.unlink(missing_ok=True)
+    with _replacing(Path(path), fsync) as tmp:
         with open(tmp, mode.replace("w", "x"), encoding=encoding) as fh:
             yield fh
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
-        _give_umask_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if (named := _discard(tmp, path, exc)) is not None:
-            raise named from exc
-        raise
-    if fsync:
-        fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
