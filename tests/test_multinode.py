@@ -72,9 +72,10 @@ def test_good_endpoints_and_ids() -> None:
         rdzv.check_rdzv_id("a;b")
 
 
-def test_cli_multinode_needs_one_name(tmp_path: Path, capsys) -> None:
+def test_cli_multinode_needs_one_name(tmp_path: Path, capsys, tiny_synthetic: Path) -> None:
+    # the dry run's pre-flight needs the data to exist: the tiny set, not data/synthetic_demo (absent on a clean clone)
     base = [CONFIG, "--dry-run", "--gpus", "cpu", "--nproc", "1", "--nnodes", "2", "--rdzv-endpoint", "127.0.0.1:29412",
-            "--root", str(tmp_path / "wd")]
+            "--root", str(tmp_path / "wd"), "--set", *tiny_overrides(tiny_synthetic)]
     assert cmd.main(base) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--name" in err
