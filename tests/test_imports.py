@@ -144,3 +144,12 @@ def test_epam_modules_the_tui_uses_are_light() -> None:
     code = HEAVY.format(modules=", ".join(LIGHT_EPAM.split()))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["[]"]  # no torch, no av, not even numpy
+
+
+def test_the_monitor_starts_without_numpy_or_plotext() -> None:
+    """The first frame needs neither: numpy loads with the first parsed series, plotext with the first chart
+    (together ~14 MB and ~40 ms of start-up; benchmarks/tui_startup.py measures it)."""
+    code = ("import sys\nimport epam_tui.ui.app, epam_tui.commands.monitor\n"
+            "print(sorted(m for m in ('numpy', 'plotext', 'textual_plotext') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["[]"], out.stdout

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from epam_tui.core.rundir import STDOUT_LOG
-from epam_tui.core.sources.parsers import compact_log_line
+from epam_tui.core.sources.loglines import compact_log_line
 
 if TYPE_CHECKING:
     from epam_tui.core.alerts import Alert

@@ -15,11 +15,13 @@ internal, when an upgrade removes one, so an upgrade is a decision, not a silent
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from textual.cache import LRUCache
 from textual.widgets import DataTable
-from textual_plotext import PlotextPlot
+
+if TYPE_CHECKING:  # plotext loads with the first chart, not at start-up
+    from textual_plotext import PlotextPlot
 
 TEXTUAL = "8.2.8"
 TEXTUAL_PLOTEXT = "1.0.1"

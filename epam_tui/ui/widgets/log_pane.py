@@ -1,11 +1,11 @@
 """The monitor's log pane widget; how it shows lines (MMEngine prefixes compacted, severity levels) is
-``core.sources.parsers`` (``compact_log_line``, ``line_level``), where the MMEngine format is read."""
+``core.sources.loglines`` (``compact_log_line``, ``line_level``), beside the MMEngine parsers."""
 
 from __future__ import annotations
 
 from textual.widgets import Log
 
-from epam_tui.core.sources.parsers import compact_log_line, line_level  # noqa: F401 - how the pane shows lines
+from epam_tui.core.sources.loglines import compact_log_line, line_level  # noqa: F401 - how the pane shows lines
 from epam_tui.ui.textual_compat import shrink_caches
 
 
