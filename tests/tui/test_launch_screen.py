@@ -8,12 +8,12 @@ import re
 import pytest
 
 from textual.app import App
-from textual.widgets import Input, SelectionList, Static
+from textual.widgets import Input, SelectionList
 
 from epam_tui.core import runs
 from epam_tui.core.gpus import FakeBackend, GpuUnavailable
 from epam_tui.ui.screens.launch import ConfirmBusy, LaunchScreen
-from fixtures.launch_helpers import busy_gpu, fake_command, gpu, make_config, wait_for
+from fixtures.launch_helpers import busy_gpu, fake_command, gpu, make_config, settle, static_text, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -56,124 +56,109 @@ def _screen(tmp_path, backend, **kw) -> LaunchScreen:
                         configs_dir=str(tmp_path), **kw)
 
 
-async def _settle(pilot) -> None:
-    """Let the screen's workers finish (exclusive ones get cancelled, so poll) and their results land."""
-    for _ in range(400):
-        if all(w.is_finished for w in pilot.app.workers):
-            break
-        await pilot.pause(0.01)
-    await pilot.pause()
-    await pilot.pause()
-
-
-def _text(screen, selector: str) -> str:
-    visual = screen.query_one(selector, Static).visual
-    return getattr(visual, "plain", str(visual))
-
-
 async def _toggle(pilot, screen, index: int) -> None:
     gpus = screen.query_one("#gpus", SelectionList)
     gpus.focus()
     gpus.highlighted = index
     await pilot.press("space")
-    await _settle(pilot)
+    await settle(pilot)
 
 
 async def test_select_and_deselect_gpus_updates_the_preview(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0), gpu(1), gpu(2)]))
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)  # the recipe wants 1 GPU: the first idle one starts selected
-        assert "CUDA_VISIBLE_DEVICES=0 python -m epam.train" in _text(screen, "#preview")
+        await settle(pilot)  # the recipe wants 1 GPU: the first idle one starts selected
+        assert "CUDA_VISIBLE_DEVICES=0 python -m epam.train" in static_text(screen, "#preview")
         await _toggle(pilot, screen, 2)
-        preview = _text(screen, "#preview")
+        preview = static_text(screen, "#preview")
         assert "CUDA_VISIBLE_DEVICES=0,2 torchrun" in preview and "--nproc_per_node=2" in preview
         await _toggle(pilot, screen, 0)
-        assert "CUDA_VISIBLE_DEVICES=2 python -m epam.train" in _text(screen, "#preview")
+        assert "CUDA_VISIBLE_DEVICES=2 python -m epam.train" in static_text(screen, "#preview")
         await _toggle(pilot, screen, 2)
-        assert "select at least one GPU" in _text(screen, "#preview")
-        assert re.search(r"\blr\s+0\.05\n", _text(screen, "#summary"))
+        assert "select at least one GPU" in static_text(screen, "#preview")
+        assert re.search(r"\blr\s+0\.05\n", static_text(screen, "#summary"))
 
 
 async def test_busy_gpu_needs_an_explicit_confirm(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0), busy_gpu(1)]))
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
+        await settle(pilot)
         gpus = screen.query_one("#gpus", SelectionList)
         assert gpus.selected == [gpu(0).uuid]  # never a busy one by default
         await _toggle(pilot, screen, 1)
         assert isinstance(pilot.app.screen, ConfirmBusy)
         await pilot.press("n")
-        await _settle(pilot)
+        await settle(pilot)
         assert gpus.selected == [gpu(0).uuid]
         await _toggle(pilot, screen, 1)
         assert isinstance(pilot.app.screen, ConfirmBusy)
         await pilot.press("y")
-        await _settle(pilot)
+        await settle(pilot)
         assert gpus.selected == [gpu(0).uuid, busy_gpu(1).uuid]
-        assert "confirmed busy GPU 1" in _text(screen, "#checks")
-        assert "CUDA_VISIBLE_DEVICES=0,1 " in _text(screen, "#preview")
+        assert "confirmed busy GPU 1" in static_text(screen, "#checks")
+        assert "CUDA_VISIBLE_DEVICES=0,1 " in static_text(screen, "#preview")
 
 
 async def test_scaling_key_applies_the_scaled_lr(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0), gpu(1)]))
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
-        assert "as configured" in _text(screen, "#scaling")
+        await settle(pilot)
+        assert "as configured" in static_text(screen, "#scaling")
         await _toggle(pilot, screen, 1)
-        assert "total batch 16 vs the recipe's 8: lr 0.05 -> 0.1" in _text(screen, "#scaling")
+        assert "total batch 16 vs the recipe's 8: lr 0.05 -> 0.1" in static_text(screen, "#scaling")
         await pilot.press("a")
-        await _settle(pilot)
+        await settle(pilot)
         assert screen.query_one("#overrides", Input).value == "optimizer.lr=0.1"
-        assert "--set optimizer.lr=0.1" in _text(screen, "#preview")
-        assert "(applied)" in _text(screen, "#scaling")
+        assert "--set optimizer.lr=0.1" in static_text(screen, "#preview")
+        assert "(applied)" in static_text(screen, "#scaling")
         await pilot.press("a")
-        await _settle(pilot)
+        await settle(pilot)
         assert screen.query_one("#overrides", Input).value == "optimizer.lr=0.1"
 
 
 async def test_no_gpu_offers_cpu_processes_on_gloo(tmp_path):
     screen = _screen(tmp_path, NoDriver())
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
-        device = _text(screen, "#device")
+        await settle(pilot)
+        device = static_text(screen, "#device")
         assert "No GPU (no NVIDIA driver)" in device and "1 process on Gloo" in device
         screen.query_one("#configs").focus()
         await pilot.press("plus")
-        await _settle(pilot)
-        assert "2 processes on Gloo" in _text(screen, "#device")
-        preview = _text(screen, "#preview")
+        await settle(pilot)
+        assert "2 processes on Gloo" in static_text(screen, "#device")
+        preview = static_text(screen, "#preview")
         assert "CUDA_VISIBLE_DEVICES='' torchrun" in preview and "--nproc_per_node=2" in preview
 
 
 async def test_config_errors_and_preflight_failures_show_inline(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0)]), gpus="0")
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
+        await settle(pilot)
         overrides = screen.query_one("#overrides", Input)
         overrides.focus()
         overrides.value = "optimizer.lr=-1 data.ann_file=/nonexistent/ann.pkl"
         await pilot.press("enter")
-        await _settle(pilot)
-        assert "optimizer.lr: must be > 0" in _text(screen, "#summary")
-        assert "optimizer.lr: must be > 0" in _text(screen, "#checks")
+        await settle(pilot)
+        assert "optimizer.lr: must be > 0" in static_text(screen, "#summary")
+        assert "optimizer.lr: must be > 0" in static_text(screen, "#checks")
         overrides.value = "data.ann_file=/nonexistent/ann.pkl"
         await pilot.press("enter")
-        await _settle(pilot)
-        assert "data.ann_file: /nonexistent/ann.pkl not found" in _text(screen, "#checks")
+        await settle(pilot)
+        assert "data.ann_file: /nonexistent/ann.pkl not found" in static_text(screen, "#checks")
         await pilot.press("ctrl+l")
-        await _settle(pilot)
+        await settle(pilot)
         assert pilot.app.opened == [] and not (tmp_path / "wd").exists()
 
 
 async def test_launch_spawns_and_opens_the_run(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0), gpu(1)]), command=fake_command(), name="from-tui")
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
+        await settle(pilot)
         await _toggle(pilot, screen, 1)
         await _toggle(pilot, screen, 0)
-        assert "CUDA_VISIBLE_DEVICES=1 " in _text(screen, "#preview")
+        assert "CUDA_VISIBLE_DEVICES=1 " in static_text(screen, "#preview")
         await pilot.press("ctrl+l")
-        await _settle(pilot)
+        await settle(pilot)
         run_dir = tmp_path / "wd" / "from-tui"
         assert pilot.app.opened == [str(run_dir.resolve())]
     wait_for(lambda: runs.read_exit(run_dir))
@@ -185,14 +170,14 @@ async def test_launch_spawns_and_opens_the_run(tmp_path):
 async def test_launch_dismisses_when_the_app_has_no_monitor(tmp_path):
     screen = _screen(tmp_path, NoDriver(), command=fake_command())
     async with Host(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
-        preview = _text(screen, "#preview")
+        await settle(pilot)
+        preview = static_text(screen, "#preview")
         await pilot.pause(1.1)  # the default name has a seconds field: re-planning later must not change it
         await pilot.press("r")
-        await _settle(pilot)
-        assert _text(screen, "#preview") == preview
+        await settle(pilot)
+        assert static_text(screen, "#preview") == preview
         await pilot.press("ctrl+l")
-        await _settle(pilot)
+        await settle(pilot)
         assert len(pilot.app.returned) == 1
         run_dir = pilot.app.returned[0]
         assert preview.replace("\n", " ").endswith(f"--work-dir {run_dir}")  # what ran is what was shown
@@ -202,9 +187,9 @@ async def test_launch_dismisses_when_the_app_has_no_monitor(tmp_path):
 async def test_busy_gpu_given_on_the_command_line_still_asks(tmp_path):
     screen = _screen(tmp_path, FakeBackend([gpu(0), busy_gpu(1)]), gpus="1")
     async with MonitorHost(screen).run_test(size=(140, 60)) as pilot:
-        await _settle(pilot)
+        await settle(pilot)
         assert isinstance(pilot.app.screen, ConfirmBusy)
         await pilot.press("n")
-        await _settle(pilot)
+        await settle(pilot)
         assert screen.query_one("#gpus", SelectionList).selected == []
-        assert "select at least one GPU" in _text(screen, "#preview")
+        assert "select at least one GPU" in static_text(screen, "#preview")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 from textual.widgets import DataTable, Log, Static
@@ -12,18 +10,12 @@ from textual.widgets import DataTable, Log, Static
 from epam_tui.core.gpus import FakeBackend, scripted_gpus
 from epam_tui.core.session import PollResult
 from epam_tui.ui.app import EpamTuiApp, HelpScreen
+from fixtures.monitor_helpers import fixture_root
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs"
 
 
-def make_root(tmp_path: Path) -> Path:
-    """The fixture runs; demo-finished is the most recently active, so the monitor opens on it."""
-    root = tmp_path / "work_dirs"
-    shutil.copytree(FIXTURE, root)
-    for run, mtime in (("demo-running", 1_700_000_000), ("demo-finished", 1_700_000_100)):
-        for f in (root / run).iterdir():
-            os.utime(f, (mtime, mtime))
-    return root
+make_root = fixture_root  # the fixture runs, demo-finished the most recently active
 
 
 def log_text(app: EpamTuiApp) -> str:

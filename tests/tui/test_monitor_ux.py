@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Log, Static
 
 from epam_tui.core.gpus import FakeBackend, scripted_gpus
 from epam_tui.ui.app import EpamTuiApp, HelpScreen
+from fixtures.monitor_helpers import fixture_root, until
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs"
 TRACEBACK = ["Traceback (most recent call last):", '  File "/x/epam/engine/train.py", line 12, in main',
@@ -23,11 +24,7 @@ TRACEBACK = ["Traceback (most recent call last):", '  File "/x/epam/engine/train
 def make_root(tmp_path: Path, failed: dict | None = None) -> Path:
     """The fixture runs (demo-finished the most recently active) and, given ``failed`` (exit.json), a failed
     run whose traceback is only in stdout.log."""
-    root = tmp_path / "work_dirs"
-    shutil.copytree(FIXTURE, root)
-    for run, mtime in (("demo-running", 1_700_000_000), ("demo-finished", 1_700_000_100)):
-        for f in (root / run).iterdir():
-            os.utime(f, (mtime, mtime))
+    root = fixture_root(tmp_path)
     if failed is not None:
         run = root / "crashed"
         shutil.copytree(FIXTURE / "demo-running", run)
@@ -38,15 +35,6 @@ def make_root(tmp_path: Path, failed: dict | None = None) -> Path:
         for f in run.iterdir():
             os.utime(f, (1_700_000_050, 1_700_000_050))
     return root
-
-
-async def until(pilot, condition, seconds: float = 20.0) -> bool:
-    """Wait for a condition (generous: the machine may be loaded); no assertion on the time taken."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return bool(condition())
 
 
 def cell(app: EpamTuiApp, run: Path, column: str) -> str:

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from epam_tui.core.gpus import FakeBackend, scripted_gpus
+from fixtures.monitor_helpers import until
 from epam_tui.ui.app import EpamTuiApp
 from epam_tui.ui.widgets.run_table import STATE_STYLE
 
@@ -82,22 +83,13 @@ def test_unreadable_and_idle_have_their_own_styles() -> None:
     assert styles["unreadable"] != styles["idle"] and not set(styles.values()) & others, STATE_STYLE
 
 
-async def until(pilot, condition, seconds: float = 30.0) -> bool:
-    """Wait for a condition (generous: the machine may be loaded); no assertion on the time taken."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return bool(condition())
-
-
 async def test_monitor_shows_the_selected_runs_reason(tmp_path: Path) -> None:
     root = tmp_path / "work_dirs"
     runs = make_runs(root)
     app = EpamTuiApp(root, gpu_backend=FakeBackend(scripted_gpus(1)), poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.monitor.query_one("#runs", DataTable)
-        assert await until(pilot, lambda: table.row_count == len(runs))
+        assert await until(pilot, lambda: table.row_count == len(runs), seconds=30.0)
         reason = app.monitor.query_one("#runreason", Static)
 
         def shown() -> str:
@@ -108,7 +100,7 @@ async def test_monitor_shows_the_selected_runs_reason(tmp_path: Path) -> None:
             table.focus()
             while table.cursor_row != row:
                 await pilot.press("down" if table.cursor_row < row else "up")
-            assert await until(pilot, lambda: want in shown()), (name, shown())
+            assert await until(pilot, lambda: want in shown(), seconds=30.0), (name, shown())
         state = str(table.get_cell(str(runs["badstatus"].resolve()), "state"))
         assert Text.from_markup(state).plain == "unreadable" and STATE_STYLE["unreadable"] in state
         state = str(table.get_cell(str(runs["idle"].resolve()), "state"))

@@ -4,23 +4,16 @@ alerts and the selected run's log lines, as the monitor screen relies on them.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 from epam_tui.core.session import LogRead, MonitorSession, PollResult
+from fixtures.monitor_helpers import fixture_root
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs"
 
 
-def make_root(tmp_path: Path) -> Path:
-    """The fixture runs; demo-finished is the most recently active, so a session starts on it."""
-    root = tmp_path / "work_dirs"
-    shutil.copytree(FIXTURE, root)
-    for run, mtime in (("demo-running", 1_700_000_000), ("demo-finished", 1_700_000_100)):
-        for f in (root / run).iterdir():
-            os.utime(f, (mtime, mtime))
-    return root
+make_root = fixture_root  # the fixture runs, demo-finished the most recently active
 
 
 def poll_until_read(session: MonitorSession) -> list[PollResult]:
